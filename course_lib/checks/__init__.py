@@ -1,0 +1,59 @@
+"""Checks that notebooks' test cells call with the student's function.
+
+``check_sigmoid(sigmoid)`` runs deterministic and random cases against the
+reference; on success it prints one line, on failure it raises an
+``AssertionError`` that says which case failed, on which input, what was
+expected, what came, and what to change. See :mod:`course_lib.checks.core`.
+
+Each check is imported on first use, so a NumPy notebook never pays for PyTorch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from course_lib.checks.core import (
+    CheckFailure,
+    Checker,
+    Mistake,
+    gradient_check,
+    numerical_gradient,
+    rel_error,
+)
+
+# check name -> submodule of course_lib.checks that defines it
+_CHECKS = {
+    "check_collapse_linear": "linear",
+    "check_dead_unit_fraction": "activation_stats",
+    **{f"check_{name}": "activations" for name in (
+        "sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad", "leaky_relu",
+        "prelu", "prelu_backward", "rrelu", "elu", "elu_grad",
+    )},
+    **{f"check_{name}": "norms" for name in (
+        "batch_norm", "batch_norm_backward", "layer_norm", "instance_norm", "group_norm",
+        "fold_batch_norm",
+    )},
+    **{f"check_{name}": "lenet" for name in ("conv_output_size", "count_parameters", "lenet5")},
+}
+
+__all__ = [
+    "CheckFailure",
+    "Checker",
+    "Mistake",
+    "gradient_check",
+    "numerical_gradient",
+    "rel_error",
+    *_CHECKS,
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CHECKS:
+        module = importlib.import_module(f"course_lib.checks.{_CHECKS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'course_lib.checks' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_CHECKS))

@@ -1,0 +1,1 @@
+"""Subcommands of the ``course`` command, one module per topic (see course_lib.cli)."""
