@@ -14,8 +14,8 @@ import importlib
 from typing import Any
 
 from course_lib.checks.core import (
-    CheckFailure,
     Checker,
+    CheckFailure,
     Mistake,
     gradient_check,
     numerical_gradient,
@@ -26,6 +26,7 @@ from course_lib.checks.core import (
 _CHECKS = {
     "check_collapse_linear": "linear",
     "check_dead_unit_fraction": "activation_stats",
+    "check_xavier_std": "init",
     **{f"check_{name}": "activations" for name in (
         "sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad", "leaky_relu",
         "prelu", "prelu_backward", "rrelu", "elu", "elu_grad",

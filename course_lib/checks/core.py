@@ -100,7 +100,9 @@ def _worst_index(expected: np.ndarray, got: np.ndarray, rtol: float, atol: float
         excess = np.abs(expected - got) - (atol + rtol * np.abs(expected))
     same = (expected == got) | (np.isnan(expected) & np.isnan(got))
     excess = np.where(same, -np.inf, np.where(np.isnan(excess), np.inf, excess))
-    return np.unravel_index(int(np.argmax(excess)), expected.shape) if excess.size else ()
+    if not excess.size:
+        return ()
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), expected.shape))
 
 
 def within_tolerance(expected: np.ndarray, got: np.ndarray, rtol: float, atol: float) -> bool:
@@ -216,8 +218,9 @@ class Checker:
         reference_fn: the reference with the same signature.
         outputs: names of the returned values; more than one means the function
             returns a tuple of that length (e.g. ``("dx", "dgamma", "dbeta")``).
-        kind: ``"array"`` (each output a real ``np.ndarray`` of the reference's
-            shape and dtype), ``"float"`` or ``"int"``.
+        kind: what every output must be: ``"array"`` (a real ``np.ndarray`` of
+            the reference's shape and dtype), ``"float"`` (a Python or NumPy float)
+            or ``"int"`` (a Python or NumPy int, compared exactly).
         mistakes: classic wrong implementations to recognise in a failure.
         forbidden: top-level packages the student's function may not call;
             ``()`` for exercises where PyTorch is the point.
@@ -239,6 +242,8 @@ class Checker:
                 f"{exercise}: expected your function, got {_type_name(student_fn)}. "
                 f"Pass the function itself: check_{exercise}({exercise}), without calling it."
             )
+        if kind not in ("array", "float", "int"):
+            raise ValueError(f"kind: expected 'array', 'float' or 'int', got {kind!r}")
         self.exercise = exercise
         self.student_fn = student_fn
         self.reference_fn = reference_fn
@@ -256,7 +261,8 @@ class Checker:
         kwargs = kwargs or {}
         run = _Run()
         call_args, call_kwargs = _copy(args), _copy(kwargs)
-        with warnings.catch_warnings(record=True) as caught, np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
+        numpy_warns = np.errstate(over="warn", divide="warn", invalid="warn", under="ignore")
+        with warnings.catch_warnings(record=True) as caught, numpy_warns:
             warnings.simplefilter("always")
             try:
                 result, run.delegated_to = _call_guarded(
@@ -351,8 +357,8 @@ class _Context:
         c = self.checker
         lines = [f"{c.exercise} failed on case {c.cases_passed + 1}: {self.description}"]
         lines += [f"  input {name}: {show(value)}" for name, value in self._named_inputs()]
-        lines += [f"  {line}" for line in extra]
         lines.append(f"  problem: {problem}")
+        lines += [f"  {line}" for line in extra]
         if self.run.warnings:
             lines.append("  your function emitted: " + "; ".join(sorted(set(self.run.warnings))))
         mistake = self._matching_mistake() if try_mistakes else None
@@ -370,7 +376,8 @@ class _Context:
             names = list(inspect.signature(self.checker.reference_fn).parameters)
         except (TypeError, ValueError):
             names = []
-        named = [(names[i] if i < len(names) else f"arg{i + 1}", a) for i, a in enumerate(self.args)]
+        named = [(names[i] if i < len(names) else f"arg{i + 1}", arg)
+                 for i, arg in enumerate(self.args)]
         return named + list(self.kwargs.items())
 
     def _matching_mistake(self) -> Mistake | None:
@@ -426,21 +433,21 @@ class _Context:
 
     def _require_type(self, name: str, want: Any, value: Any) -> None:
         label = f"{name}: " if len(self.checker.outputs) > 1 else ""
-        if isinstance(want, np.ndarray):
+        kind = self.checker.kind
+        if kind == "array":
             if type(value) is not np.ndarray:
                 self.fail(f"{label}expected a np.ndarray, got {_type_name(value)}")
             if value.shape != want.shape:
                 self.fail(f"{label}expected shape {want.shape}, got shape {value.shape}")
             if value.dtype != want.dtype:
-                self.fail(
-                    f"{label}expected dtype {want.dtype} (the input's dtype), got {value.dtype}",
-                )
-        elif isinstance(want, (float, np.floating)):
-            if isinstance(value, bool) or not isinstance(value, (float, np.floating, int)):
+                self.fail(f"{label}expected dtype {want.dtype} (the input's dtype), "
+                          f"got {value.dtype}")
+        elif kind == "float":
+            # type(...) in, not isinstance: a bool or an object faking __eq__ is no float.
+            if type(value) not in (float, np.float64, np.float32):
                 self.fail(f"{label}expected a float, got {_type_name(value)}")
-        elif isinstance(want, (int, np.integer)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                self.fail(f"{label}expected an int, got {_type_name(value)}")
+        elif type(value) is bool or not isinstance(value, (int, np.integer)):
+            self.fail(f"{label}expected an int, got {_type_name(value)}")
 
     def require_close(self, name: str, want: Any, got: Any, rtol: float | None,
                       atol: float | None) -> None:
@@ -448,7 +455,7 @@ class _Context:
         default_rtol, default_atol = tolerance_for(getattr(want, "dtype", np.float64))
         rtol = default_rtol if rtol is None else rtol
         atol = default_atol if atol is None else atol
-        if isinstance(want, (int, np.integer)) and not isinstance(want, bool):
+        if c.kind == "int":
             if int(got) != int(want):
                 self.fail(f"expected {name} = {want}, got {got}", try_mistakes=True)
             return
