@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from course_lib import __version__
 
 #: Modules of course_lib.commands, in the order their subcommands are listed.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("data", "grading")
 
 
 class UsageError(Exception):
