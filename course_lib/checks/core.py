@@ -322,6 +322,22 @@ class Checker:
         self.cases_passed += 1
         return run.outputs
 
+    def outputs_of(self, description: str, *args: Any, like: tuple | Any,
+                   hint: str | None = None, **kwargs: Any) -> tuple:
+        """Run a case whose right answer is a property, not a value (e.g. a random draw).
+
+        Requires what :meth:`case` requires except the values: a clean run (no error,
+        warning, delegation or mutation) and outputs with the type, shape and dtype of
+        ``like`` (a tuple for several outputs). Returns the student's outputs, as a
+        tuple, for the caller to judge, then :meth:`fail` or :meth:`passed`.
+        """
+        like = like if len(self.outputs) > 1 else (like,)
+        run = self.run_student(args, kwargs)
+        context = _Context(self, description, args, kwargs, run, hint)
+        context.require_clean_run()
+        context.require_structure(like)
+        return run.outputs
+
     def fail(self, description: str, problem: str, *, args: tuple = (), kwargs: dict | None = None,
              hint: str | None = None) -> None:
         """Raise a :class:`CheckFailure` for a property check written by hand."""
@@ -438,7 +454,8 @@ class _Context:
             if type(value) is not np.ndarray:
                 self.fail(f"{label}expected a np.ndarray, got {_type_name(value)}")
             if value.shape != want.shape:
-                self.fail(f"{label}expected shape {want.shape}, got shape {value.shape}")
+                self.fail(f"{label}expected shape {want.shape}, got shape {value.shape}",
+                          try_mistakes=True)
             if value.dtype != want.dtype:
                 self.fail(f"{label}expected dtype {want.dtype} (the input's dtype), "
                           f"got {value.dtype}")
@@ -475,7 +492,19 @@ class _Context:
                 ],
                 try_mistakes=True,
             )
-        c.worst_error = max(c.worst_error, error)
+        c.worst_error = max(c.worst_error, _summary_error(want_arr, got_arr, rtol, atol))
+
+
+def _summary_error(expected: np.ndarray, got: np.ndarray, rtol: float, atol: float) -> float:
+    """Relative error for the success line, with values smaller than ``atol / rtol`` counted
+    as that size: a right float32 answer of 0 where the reference has 1e-9 is not an error
+    of 100%, and the number compares directly with ``rtol``."""
+    floor = max(atol / rtol, 1e-8) if rtol > 0 else 1e-8
+    same = (expected == got) | (np.isnan(expected) & np.isnan(got))
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(expected - got) / np.maximum(floor, np.abs(expected) + np.abs(got))
+    err = np.where(same | np.isnan(err), 0.0, err)
+    return float(err.max()) if err.size else 0.0
 
 
 def _all_close(wrong: tuple, got: tuple) -> bool:
