@@ -25,17 +25,22 @@ from course_lib.checks.core import (
 # check name -> submodule of course_lib.checks that defines it
 _CHECKS = {
     "check_collapse_linear": "linear",
+    "check_count_linear_pieces": "regions",
+    "check_xor_relu_weights": "regions",
     "check_dead_unit_fraction": "activation_stats",
+    "check_dead_layer_probability": "dead_init",
     "check_xavier_std": "init",
     **{f"check_{name}": "activations" for name in (
         "sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad", "leaky_relu",
-        "prelu", "prelu_backward", "rrelu", "elu", "elu_grad",
+        "prelu", "prelu_backward", "rrelu", "elu", "elu_grad", "leaky_relu_grad", "softmax",
     )},
     **{f"check_{name}": "norms" for name in (
         "batch_norm", "batch_norm_backward", "layer_norm", "instance_norm", "group_norm",
         "fold_batch_norm",
     )},
-    **{f"check_{name}": "lenet" for name in ("conv_output_size", "count_parameters", "lenet5")},
+    **{f"check_{name}": "lenet" for name in (
+        "conv_output_size", "count_parameters", "layer_output_shapes", "lenet5",
+    )},
 }
 
 __all__ = [

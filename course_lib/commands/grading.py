@@ -1,0 +1,130 @@
+"""``course release | check | grade | demo``: the grading pipeline on nbgrader.
+
+Handlers import nbgrader only when they run, so ``course --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from course_lib.cli import UsageError
+
+
+def _course_error(error: Exception) -> UsageError:
+    return UsageError(str(error))
+
+
+def _release(args: argparse.Namespace) -> int:
+    from course_lib.grading.course import CourseError, course_dir
+    from course_lib.grading.release import release
+
+    try:
+        root = course_dir(args.course_dir)
+        released = release(root, args.slugs)
+    except CourseError as error:
+        raise _course_error(error) from None
+    for slug in released:
+        print(f"released {slug}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from course_lib.grading.check import check
+    from course_lib.grading.course import CourseError
+
+    try:
+        report, passed = check(args.notebook, timeout=args.timeout)
+    except CourseError as error:
+        raise _course_error(error) from None
+    print(report)
+    return 0 if passed else 1
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from course_lib.grading.course import CourseError, course_dir
+    from course_lib.grading.grade import grade
+    from course_lib.grading.report import outcome_table
+
+    try:
+        root = course_dir(args.course_dir)
+        report = grade(root, args.slugs, jobs=args.jobs, timeout=args.timeout,
+                       progress=not args.no_progress)
+    except CourseError as error:
+        raise _course_error(error) from None
+    print(outcome_table(report.outcomes))
+    print(f"\nwrote {report.csv} and feedback under {root / 'feedback'} "
+          f"in {report.seconds:.0f} s")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from course_lib.grading.course import CourseError
+    from course_lib.grading.demo import demo
+
+    try:
+        return 0 if demo(args.course_dir, jobs=args.jobs, slugs=args.slugs,
+                         keep=args.keep) else 1
+    except CourseError as error:
+        raise _course_error(error) from None
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {jobs}")
+    return jobs
+
+
+def _seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {value!r}") from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"expected seconds > 0, got {value}")
+    return seconds
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``release``, ``check``, ``grade`` and ``demo`` subcommands."""
+    default_jobs = max(1, (os.cpu_count() or 1))
+
+    release = subparsers.add_parser(
+        "release", help="regenerate notebooks/ from solutions/ (nbgrader generate_assignment)")
+    release.add_argument("slugs", nargs="*", metavar="SLUG", help="assignments (default: all)")
+    release.add_argument("--course-dir", metavar="DIR", help="course directory (default: here, "
+                         "else the repository)")
+    release.set_defaults(handler=_release)
+
+    check = subparsers.add_parser(
+        "check", help="run a notebook as nbgrader validate would and score its exercises")
+    check.add_argument("notebook", metavar="NOTEBOOK", help="path to the .ipynb file")
+    check.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
+                       help="per-cell time limit (default: 300)")
+    check.set_defaults(handler=_check)
+
+    grade = subparsers.add_parser(
+        "grade", help="autograde every submission in parallel; write grades.csv and feedback")
+    grade.add_argument("slugs", nargs="*", metavar="SLUG", help="assignments (default: all)")
+    grade.add_argument("--course-dir", metavar="DIR", help="course directory with "
+                       "submitted/<student>/<slug>/ (default: here, else the repository)")
+    grade.add_argument("--jobs", "-j", type=_jobs, default=default_jobs, metavar="N",
+                       help=f"submissions graded at once (default: {default_jobs})")
+    grade.add_argument("--timeout", type=_seconds, default=600.0, metavar="SECONDS",
+                       help="wall-clock limit per submission (default: 600)")
+    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.set_defaults(handler=_grade)
+
+    demo = subparsers.add_parser(
+        "demo", help="grade the bundled sample submissions in a temporary copy of the course")
+    demo.add_argument("slugs", nargs="*", metavar="SLUG", help="assignments (default: all)")
+    demo.add_argument("--course-dir", metavar="DIR", help="course to copy (default: the "
+                      "repository)")
+    demo.add_argument("--jobs", "-j", type=_jobs, default=default_jobs, metavar="N",
+                      help=f"submissions graded at once (default: {default_jobs})")
+    demo.add_argument("--keep", action="store_true", help="keep the temporary course directory")
+    demo.set_defaults(handler=_demo)

@@ -1,0 +1,21 @@
+"""The course's grading pipeline on nbgrader: release, check, grade, feedback, demo.
+
+Everything here drives nbgrader's own API (:class:`nbgrader.apps.NbGraderAPI`, its
+converters and preprocessors) with the course's ``nbgrader_config.py``; nothing
+re-implements what nbgrader does, so ``course grade`` and plain ``nbgrader autograde``
+give the same grades. Modules, by topic:
+
+- :mod:`~course_lib.grading.course`: the course directory, its config, clear errors.
+- :mod:`~course_lib.grading.notebook_files`: reading notebooks with one-line errors.
+- :mod:`~course_lib.grading.release`: ``solutions/`` to ``notebooks/`` (generate_assignment).
+- :mod:`~course_lib.grading.hidden`: fresh copies of the checks for hidden tests.
+- :mod:`~course_lib.grading.check`: ``course check``, a learner's ``nbgrader validate``.
+- :mod:`~course_lib.grading.worker`: autograde one submission in an isolated directory.
+- :mod:`~course_lib.grading.grade`: the parallel batch with time limits and one-line errors.
+- :mod:`~course_lib.grading.gradebook`: snapshot, merge, zero scores, nbgrader's CSV export.
+- :mod:`~course_lib.grading.scan`: flags code that reaches for tools no exercise needs.
+- :mod:`~course_lib.grading.report`: the terminal tables.
+- :mod:`~course_lib.grading.feedback`: feedback HTML without hidden-test source.
+- :mod:`~course_lib.grading.samples`: the sample-submission corpus.
+- :mod:`~course_lib.grading.demo`: ``course demo``.
+"""
