@@ -204,7 +204,7 @@ MISTAKES = [
     ("tanh_grad", lambda x: 1 - ((np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))) ** 2,
      "overflows to inf / inf", "use np.tanh"),
     ("relu", lambda x: (x > 0).astype(x.dtype), "returns the mask x > 0", "max\\(0, x\\)"),
-    ("relu", lambda x: np.minimum(x, 0), "np.minimum instead of np.maximum", "np.maximum"),
+    ("relu", lambda x: np.minimum(x, 0), "np.minimum instead of np.maximum", "larger of x and 0"),
     ("relu", np.abs, "np.abs instead of relu", "not -x"),
     ("relu_grad", lambda x: (x >= 0).astype(x.dtype), "relu_grad is 1 at x == 0",
      "use x > 0, not x >= 0"),
@@ -250,7 +250,7 @@ def test_float64_out_for_float32_in_gets_the_dtype_hint():
     def relu_grad(x):
         return np.where(x > 0, 1.0, 0.0)
 
-    with pytest.raises(CheckFailure, match="hint: \\(x > 0\\).astype\\(x.dtype\\)"):
+    with pytest.raises(CheckFailure, match=r"hint: .*\.astype\(x\.dtype\)"):
         checks.check_relu_grad(relu_grad)
 
 

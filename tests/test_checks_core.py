@@ -216,3 +216,26 @@ def test_expected_values_override_the_reference():
     checker.case("given", np.array([3.0]), expected=np.array([9.0]))
     with pytest.raises(CheckFailure):
         checker.case("given wrong", np.array([3.0]), expected=np.array([10.0]))
+
+
+def test_unanswered_exercise_gets_a_plain_message_and_no_spoiler():
+    def unanswered(x):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailure) as failure:
+        run_with_hint(unanswered, hint="the answer is x * x")
+    message = str(failure.value)
+    assert "not written yet" in message
+    assert "the answer is" not in message
+
+
+def test_switching_off_the_call_monitor_counts_as_delegation():
+    import sys
+
+    def sneaky(x):
+        sys.setprofile(None)
+        return x * x
+
+    with pytest.raises(CheckFailure, match="switched off the check's call monitor"):
+        run_with_hint(sneaky)
+    assert sys.getprofile() is None

@@ -167,7 +167,7 @@ RELU_MISTAKES = [
     Mistake("relu returns the mask x > 0 (that is the gradient)",
             lambda x: (x > 0).astype(x.dtype), "relu(x) = max(0, x): keep the positive values"),
     Mistake("np.minimum instead of np.maximum", lambda x: np.minimum(x, 0.0),
-            "relu(x) = np.maximum(x, 0)"),
+            "relu keeps the larger of x and 0"),
     Mistake("np.abs instead of relu", np.abs, "negative values become 0, not -x"),
 ]
 
@@ -186,7 +186,8 @@ def check_relu(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -
     """
     checker = Checker("relu", student_fn, ref.relu, mistakes=RELU_MISTAKES)
     elementwise_cases(checker, np.random.default_rng(seed), thorough,
-                      hint="relu(x) = np.maximum(x, 0), a new array of x's dtype")
+                      hint="keep the positive values and put 0 elsewhere, in a new array "
+                      "of x's dtype")
     checker.done()
 
 
@@ -215,7 +216,8 @@ def check_relu_grad(student_fn: Callable, *, seed: int = 0, thorough: bool = Fal
     checker = Checker("relu_grad", student_fn, ref.relu_grad, mistakes=RELU_GRAD_MISTAKES)
     rng = np.random.default_rng(seed)
     elementwise_cases(checker, rng, thorough,
-                      hint="(x > 0).astype(x.dtype): 1 where x > 0, 0 elsewhere, 0 at x == 0")
+                      hint="1 where x > 0 and 0 elsewhere (0 at x == 0 too); a boolean "
+                      "mask needs .astype(x.dtype)")
     gradient_cases(checker, ref.relu, rng, thorough, kinks=(0.0,))
     checker.done()
 
