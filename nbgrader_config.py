@@ -10,14 +10,8 @@ file, so the two grade alike. See docs/instructors.md.
 c = get_config()  # noqa: F821 (injected by traitlets when nbgrader loads this file)
 
 #: The course's assignments, in course order; one notebook each, named like its folder.
-ASSIGNMENTS = [
-    "01_why_nonlinearity",
-    "02_sigmoid_saturation",
-    "03_relu_dead_zone",
-    "04_relu_variants",
-    "05_normalization",
-    "06_lenet5_lab",
-]
+#: One list for the whole project: course_lib.grading.course.SLUGS.
+from course_lib.grading.course import SLUGS as ASSIGNMENTS  # noqa: E402, F401
 
 c.CourseDirectory.course_id = "activations-course"
 c.CourseDirectory.source_directory = "solutions"

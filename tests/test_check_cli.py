@@ -49,7 +49,7 @@ def test_failures_show_the_checks_message_and_exit_non_zero(course, tmp_path, ca
     assert main(["check", str(path)]) == 1
     out = capsys.readouterr().out
     assert "test_double  0/1     FAILED  CheckFailure: double failed on case 1" in out
-    assert "problem: your function raised NotImplementedError" in out
+    assert "problem: your function is not written yet (it raises NotImplementedError)" in out
     assert "test_square  0/2     FAILED  CheckFailure: square failed on case 1" in out
     assert "Score: 0 / 3" in out
     assert "expected output:" in out  # the full message follows the table
