@@ -16,7 +16,8 @@ import pytest
 from course_lib.cli import main
 from course_lib.grading import gradebook
 from course_lib.grading.course import CourseError
-from course_lib.grading.grade import grade, worker_env
+from course_lib.grading.grade import grade
+from course_lib.grading.pool import worker_env
 from course_lib.grading.samples import exercises, materialise, samples_for
 
 

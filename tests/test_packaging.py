@@ -24,9 +24,9 @@ CONDA_ONLY = {"python", "pip"}
 
 
 def _split(requirement: str) -> tuple[str, str]:
-    """('name', 'specifier') of a PEP 508 / conda requirement, markers dropped."""
+    """('name', 'specifier') of a PEP 508 / conda requirement, markers and [extras] dropped."""
     requirement = requirement.split(";")[0].split("#")[0].strip()
-    match = re.match(r"^([A-Za-z0-9_.\-]+)\s*(.*)$", requirement)
+    match = re.match(r"^([A-Za-z0-9_.\-]+)\s*(?:\[[^\]]*\])?\s*(.*)$", requirement)
     assert match, f"cannot parse requirement {requirement!r}"
     name = match.group(1).lower().replace("_", "-")
     return name, match.group(2).replace(" ", "")

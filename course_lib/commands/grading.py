@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from course_lib.cli import UsageError
 
@@ -42,19 +43,37 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
+    from course_lib.grading import shards
     from course_lib.grading.course import CourseError, course_dir
     from course_lib.grading.grade import grade
     from course_lib.grading.report import outcome_table
 
+    shards_dir = Path(args.shards_dir) if args.shards_dir else None
     try:
         root = course_dir(args.course_dir)
-        report = grade(root, args.slugs, jobs=args.jobs, timeout=args.timeout,
-                       progress=not args.no_progress)
+        if args.merge:
+            if args.shard:
+                raise CourseError("--merge combines finished shards; it takes no --shard")
+            report = shards.merge(root, args.slugs, shards_dir)
+        else:
+            shard = shards.parse(args.shard) if args.shard else None
+            report = grade(root, args.slugs, jobs=args.jobs, timeout=args.timeout,
+                           progress=not args.no_progress, shard=shard,
+                           shards_dir=shards_dir, force=args.force)
     except CourseError as error:
         raise _course_error(error) from None
     print(outcome_table(report.outcomes))
-    print(f"\nwrote {report.csv} and feedback under {root / 'feedback'} "
-          f"in {report.seconds:.0f} s")
+    resumed = sum(o.resumed for o in report.outcomes)
+    if resumed:
+        print(f"\n{resumed} of {len(report.outcomes)} submissions were graded by an earlier "
+              "run and kept (--force regrades them)")
+    if report.csv is None:
+        where = shards.folder(root, shard, shards_dir)
+        print(f"\nshard {args.shard} done in {report.seconds:.0f} s: results in {where}; "
+              "when every shard is done, run `course grade --merge`")
+    else:
+        print(f"\nwrote {report.csv} and feedback under {root / 'feedback'} "
+              f"in {report.seconds:.0f} s")
     return 0
 
 
@@ -117,6 +136,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grade.add_argument("--timeout", type=_seconds, default=600.0, metavar="SECONDS",
                        help="wall-clock limit per submission (default: 600)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument("--force", action="store_true", help="regrade submissions an earlier "
+                       "run finished (default: resume, grading only what is not done)")
+    grade.add_argument("--shard", metavar="I/N", help="grade only part I of N (0-based), into "
+                       "shards/I-of-N/, e.g. one Slurm array task or Kubernetes pod each")
+    grade.add_argument("--merge", action="store_true", help="combine finished shards into the "
+                       "course's gradebook, folders and grades.csv")
+    grade.add_argument("--shards-dir", metavar="DIR", help="where shards keep their results "
+                       "(default: <course>/shards)")
     grade.set_defaults(handler=_grade)
 
     demo = subparsers.add_parser(

@@ -1,31 +1,29 @@
-"""``course grade``: autograde every submission, N at a time, robustly.
+"""``course grade``: autograde every submission, N at a time, robustly, resumably.
 
 For each ``submitted/<student>/<slug>/`` (nbgrader's layout):
 
-1. the notebook files are read first; a missing, non-JSON or non-nbformat-4
-   notebook gets a one-line error and 0 on every graded cell, without a worker;
-2. otherwise a worker process (:mod:`course_lib.grading.worker`) runs nbgrader's
-   ``autograde`` and ``generate_feedback`` on it in a private directory, with
-   ``CUDA_VISIBLE_DEVICES=""`` (grading always runs on the CPU), nbgrader's
-   per-cell timeout, and a wall-clock limit per submission after which its whole
-   process tree (worker and kernel) is killed;
-3. the parent merges the private gradebook into the course's and copies the
-   autograded notebook and the feedback HTML back.
+1. a submission whose record says it was graded already, from the same files, tests
+   and config, is skipped (:mod:`course_lib.grading.records`), so a killed run
+   resumes where it stopped;
+2. the notebook files are read; a missing, non-JSON or non-nbformat-4 notebook gets a
+   one-line error and 0 on every graded cell, without a worker;
+3. otherwise a worker process (:mod:`course_lib.grading.pool`) runs nbgrader's
+   ``autograde`` and ``generate_feedback`` on it in a private directory, on the CPU,
+   with nbgrader's per-cell timeout and a wall-clock limit per submission;
+4. the grading process merges the worker's private gradebook into the target
+   gradebook, copies the autograded notebook and the feedback HTML back, writes the
+   submission's log and, last, its record.
 
-A broken, slow or crashing submission costs its own slot and nothing else. At
-the end nbgrader's CSV export writes ``grades.csv``.
+A broken, slow or crashing submission costs its own slot and nothing else. At the
+end nbgrader's CSV export writes ``grades.csv``. With ``shard=(i, n)`` only the
+i-th of n parts is graded, into a folder of its own (see
+:mod:`course_lib.grading.shards`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import queue
-import select
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,9 +32,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from course_lib.grading import gradebook
+from course_lib.grading import gradebook, records
 from course_lib.grading.course import CourseError, load_config, resolve_slugs, source_dir
 from course_lib.grading.notebook_files import NotebookError, read_notebook
+from course_lib.grading.pool import WorkerProcess
 from course_lib.grading.scan import suspicious_code
 from course_lib.grading.worker import Job, Result
 
@@ -57,7 +56,7 @@ class Submission:
 
 @dataclass
 class Outcome:
-    """How grading one submission went, with its score."""
+    """How grading one submission went, with its score and where its time went."""
 
     slug: str
     student: str
@@ -66,15 +65,46 @@ class Outcome:
     error: str = ""
     seconds: float = 0.0
     flags: list[str] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    resumed: bool = False
 
 
 @dataclass
 class BatchReport:
-    """Everything ``course grade`` did."""
+    """Everything ``course grade`` did (``csv`` is None for a shard)."""
 
     outcomes: list[Outcome]
-    csv: Path
+    csv: Path | None
     seconds: float
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a grading run writes.
+
+    Args:
+        url: the gradebook (SQLAlchemy URL) that receives the grades.
+        folder: gets ``autograded/``, ``feedback/`` and ``grade_logs/`` (named as in the
+            course's config).
+        course: the nbgrader course id.
+        autograded: name of the autograded directory.
+        feedback: name of the feedback directory.
+    """
+
+    url: str
+    folder: Path
+    course: str
+    autograded: str = "autograded"
+    feedback: str = "feedback"
+
+
+def course_destination(root: Path, folder: Path | None = None, url: str | None = None
+                       ) -> Destination:
+    """The course's own gradebook and directories (or ``folder``/``url`` instead)."""
+    config = load_config(root).CourseDirectory
+    return Destination(url or gradebook.db_url(root), folder or root, gradebook.course_id(root),
+                       str(config.get("autograded_directory", "autograded")),
+                       str(config.get("feedback_directory", "feedback")))
 
 
 # ------------------------------------------------------------------ discovery
@@ -85,7 +115,7 @@ def _dirs(root: Path, trait: str, default: str) -> Path:
 
 
 def find_submissions(root: Path, slugs: Sequence[str]) -> list[Submission]:
-    """Every submission of ``slugs`` under the submitted directory, checked for readability.
+    """Every submission of ``slugs`` under the submitted directory, in a fixed order.
 
     Raises:
         CourseError: there is no submitted directory or no submission at all.
@@ -102,13 +132,13 @@ def find_submissions(root: Path, slugs: Sequence[str]) -> list[Submission]:
         for slug in slugs:
             folder = student_dir / slug
             if folder.is_dir():
-                found.append(_inspect(root, Submission(slug, student_dir.name, folder)))
+                found.append(Submission(slug, student_dir.name, folder))
     if not found:
         raise CourseError(f"no submissions of {', '.join(slugs)} in {submitted}")
     return found
 
 
-def _inspect(root: Path, submission: Submission) -> Submission:
+def inspect(root: Path, submission: Submission) -> Submission:
     """Record the first problem that stops nbgrader from running the submission."""
     for expected in sorted((source_dir(root) / submission.slug).glob("*.ipynb")):
         path = submission.folder / expected.name
@@ -125,176 +155,81 @@ def _inspect(root: Path, submission: Submission) -> Submission:
     return submission
 
 
-# ------------------------------------------------------------------ the workers
-
-
-def _process_tree(pid: int) -> list[int]:
-    """Descendants of ``pid`` (Linux ``/proc``; empty elsewhere)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def kill_tree(process: subprocess.Popen) -> None:
-    """Kill a worker, its process group and every descendant (the kernel has its own)."""
-    for pid in [process.pid, *_process_tree(process.pid)]:
-        for kill in (os.killpg, os.kill):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                kill(pid, signal.SIGKILL)
-    process.wait()
-
-
-def worker_env() -> dict[str, str]:
-    """The environment of a worker and its kernel: no GPU, one thread, no inherited flag.
-
-    Parallelism comes from ``--jobs``: a kernel that also starts one BLAS/OpenMP thread
-    per core oversubscribes the machine, and the threads' spinning made small training
-    cells 10-100 times slower in our measurements.
-    """
-    env = dict(os.environ)
-    env["CUDA_VISIBLE_DEVICES"] = ""
-    for threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[threads] = "1"
-    env.pop("NBGRADER_EXECUTION", None)
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    return env
-
-
-class WorkerProcess:
-    """One long-lived worker process that grades one submission at a time."""
-
-    def __init__(self, scratch: Path, name: str) -> None:
-        self.scratch = scratch
-        self.name = name
-        self.process: subprocess.Popen | None = None
-        self.stderr_path = scratch / f"{name}.stderr"
-
-    def _start(self) -> subprocess.Popen:
-        with open(self.stderr_path, "ab") as stderr:
-            return subprocess.Popen(
-                [sys.executable, "-m", "course_lib.grading.worker"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                env=worker_env(), start_new_session=True, text=True, bufsize=1,
-            )
-
-    def run(self, job: Job, timeout: float) -> Result:
-        """Grade ``job``; kill the worker and its kernel after ``timeout`` seconds."""
-        if self.process is None or self.process.poll() is not None:
-            self.process = self._start()
-        work = Path(job.workdir)
-        work.mkdir(parents=True, exist_ok=True)
-        job_file = work.parent / f"{work.name}.json"
-        job_file.write_text(json.dumps(asdict(job)), encoding="utf-8")
-        start = time.perf_counter()
-        self.process.stdin.write(f"{job_file}\n")
-        self.process.stdin.flush()
-        while True:
-            remaining = timeout - (time.perf_counter() - start)
-            ready = remaining > 0 and select.select([self.process.stdout], [], [], remaining)[0]
-            if not ready:
-                self.stop(kill=True)
-                return Result(job.slug, job.student, timed_out=True,
-                              seconds=time.perf_counter() - start, error=(
-                                  f"stopped after the time limit of {timeout:g} s per "
-                                  "submission (an infinite loop that ignores interrupts?)"))
-            line = self.process.stdout.readline()
-            if not line:
-                self.stop(kill=True)
-                return Result(job.slug, job.student, seconds=time.perf_counter() - start,
-                              error=f"the grading worker died: {self._stderr_tail()}")
-            if line.strip() == f"DONE {job_file}":
-                return Result(**json.loads((work / "result.json").read_text(encoding="utf-8")))
-
-    def _stderr_tail(self) -> str:
-        text = self.stderr_path.read_text(errors="replace").strip()
-        return text.splitlines()[-1] if text else "no message"
-
-    def stop(self, kill: bool = False) -> None:
-        """End the worker: politely (close its input) or by killing its process tree."""
-        if self.process is None:
-            return
-        if not kill:
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                kill = True
-        if kill:
-            kill_tree(self.process)
-        self.process = None
-
-
-def _copy_back(root: Path, work: Path, slug: str, student: str) -> None:
-    """Bring the worker's autograded notebook and feedback into the course directory."""
-    for trait, default in (("autograded_directory", "autograded"),
-                           ("feedback_directory", "feedback")):
-        name = str(load_config(root).CourseDirectory.get(trait, default))
-        produced = work / name / student / slug
-        target = root / name / student / slug
+def copy_results(source: Path, dest: Destination, slug: str, student: str) -> None:
+    """Replace the destination's autograded notebook and feedback of one submission by
+    those under ``source`` (a worker's directory or a shard's folder)."""
+    for name in (dest.autograded, dest.feedback):
+        produced = source / name / student / slug
+        target = dest.folder / name / student / slug
         if target.exists():
             shutil.rmtree(target)
         if produced.is_dir():
             shutil.copytree(produced, target)
 
 
-def _write_log(root: Path, result: Result) -> None:
-    log_dir = root / "grade_logs" / result.slug
-    log_dir.mkdir(parents=True, exist_ok=True)
-    (log_dir / f"{result.student}.log").write_text(
-        f"{result.error or 'ok'}\n\n{result.log}", encoding="utf-8")
+def _log_text(outcome: Outcome, result: Result | None) -> str:
+    """The per-submission log: verdict, score, flags, failing cells, timings, nbgrader's log."""
+    lines = [f"{outcome.student} / {outcome.slug}: {outcome.error or 'graded'}",
+             f"score {outcome.score:g} / {outcome.max_score:g}"]
+    lines += [f"flagged: {flag}" for flag in outcome.flags]
+    if result is not None:
+        lines += [f"{cell} failed: {error}" for cell, error in sorted(result.cell_errors.items())]
+        lines.append(f"seconds: {result.seconds:.2f} " + " ".join(
+            f"{key}={value:.2f}" for key, value in sorted(result.timings.items())))
+        lines += ["", "nbgrader's log:", result.log]
+    return "\n".join(lines) + "\n"
 
 
-# ------------------------------------------------------------------- the batch
-
-
-def _score_of(root: Path, slug: str, student: str) -> tuple[float, float]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(gradebook.db_url(root)) as gb:
-        submission = gb.find_submission(slug, student)
-        return float(submission.score), float(submission.max_score)
-
-
-def _flag(root: Path, slug: str, student: str) -> None:
-    """Mark the submission's notebooks as flagged in nbgrader (shown in formgrader)."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(gradebook.db_url(root)) as gb:
-        for nb in gb.find_submission(slug, student).notebooks:
-            nb.flagged = True
-        gb.db.commit()
-
-
-def _finish(root: Path, submission: Submission, result: Result | None, work: Path | None
-            ) -> Outcome:
-    """Merge one finished submission into the course (parent process only)."""
+def _finish(dest: Destination, submission: Submission, result: Result | None,
+            work: Path | None, fingerprint: str) -> Outcome:
+    """Store one finished submission's grades, files, log and record (in that order)."""
     merged = False
     if result is not None and work is not None and not result.timed_out:
-        merged = gradebook.merge_submission(root, work / "gradebook.db", submission.slug,
-                                            submission.student)
-        _copy_back(root, work, submission.slug, submission.student)
-    if result is not None:
-        _write_log(root, result)
+        merged = gradebook.merge_submission(gradebook.sqlite_url(work / "gradebook.db"),
+                                            dest.url, submission.slug, submission.student,
+                                            dest.course)
+        copy_results(work, dest, submission.slug, submission.student)
     if not merged:
-        gradebook.record_zero(root, submission.slug, submission.student)
+        gradebook.write_submission(dest.url, submission.slug, submission.student, dest.course,
+                                   None)
     if submission.flags:
-        _flag(root, submission.slug, submission.student)
-    score, max_score = _score_of(root, submission.slug, submission.student)
-    return Outcome(
+        gradebook.flag(dest.url, submission.slug, submission.student, dest.course)
+    score, max_score = gradebook.score_of(dest.url, submission.slug, submission.student,
+                                          dest.course)
+    outcome = Outcome(
         submission.slug, submission.student, score, max_score,
         error=submission.problem or (result.error if result else ""),
         seconds=result.seconds if result else 0.0, flags=submission.flags,
+        timings=dict(result.timings) if result else {},
     )
+    log = records.path(dest.folder, submission.slug, submission.student).with_suffix(".log")
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(_log_text(outcome, result), encoding="utf-8")
+    records.save(dest.folder, submission.slug, submission.student,
+                 {"fingerprint": fingerprint, "outcome": asdict(outcome)})
+    return outcome
+
+
+def _already_graded(dest: Destination, submission: Submission, fingerprint: str
+                    ) -> Outcome | None:
+    """The outcome of an earlier run, if it graded exactly this and its grades are stored."""
+    record = records.load(dest.folder, submission.slug, submission.student)
+    if not record or record.get("fingerprint") != fingerprint:
+        return None
+    stored = gradebook.score_of(dest.url, submission.slug, submission.student, dest.course)
+    if stored is None:
+        return None
+    outcome = Outcome(**record["outcome"])
+    outcome.score, outcome.max_score = stored
+    outcome.resumed = True
+    return outcome
+
+
+def _check_arguments(jobs: int, timeout: float) -> None:
+    if jobs < 1:
+        raise CourseError(f"--jobs: expected an int >= 1, got {jobs}")
+    if timeout <= 0:
+        raise CourseError(f"--timeout: expected seconds > 0, got {timeout}")
 
 
 def grade(
@@ -306,6 +241,9 @@ def grade(
     overrides: dict | None = None,
     progress: bool = True,
     scratch_dir: Path | None = None,
+    shard: tuple[int, int] | None = None,
+    shards_dir: Path | None = None,
+    force: bool = False,
 ) -> BatchReport:
     """Autograde every submission of ``slugs`` (all assignments by default).
 
@@ -318,61 +256,106 @@ def grade(
         progress: show a progress bar with an ETA (on stderr).
         scratch_dir: where workers' private directories go (default: the system's
             temporary directory); removed afterwards.
+        shard: ``(i, n)``: grade only the i-th of n parts (0-based), into
+            ``shards_dir/<i>-of-<n>/``; combine the parts with
+            :func:`course_lib.grading.shards.merge`.
+        shards_dir: where shards keep their results (default ``<root>/shards``).
+        force: regrade submissions an earlier run finished (default: resume).
 
     Returns:
         One :class:`Outcome` per submission, the CSV written and the time taken.
     """
-    from tqdm.auto import tqdm
+    from course_lib.grading import shards
 
-    if jobs < 1:
-        raise CourseError(f"--jobs: expected an int >= 1, got {jobs}")
-    if timeout <= 0:
-        raise CourseError(f"--timeout: expected seconds > 0, got {timeout}")
+    _check_arguments(jobs, timeout)
     start = time.perf_counter()
-    chosen = resolve_slugs(root, slugs)
-    submissions = find_submissions(root, chosen)
-    gradebook.ensure_assignments(root, sorted({s.slug for s in submissions}))
-    outcomes: list[Outcome] = []
-    if scratch_dir is not None:
-        Path(scratch_dir).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="course-grade-", dir=scratch_dir) as scratch:
-        template = gradebook.snapshot(root, Path(scratch) / "template.db")
-        bar = tqdm(total=len(submissions), unit="submission", desc="grading",
-                   disable=not progress, file=sys.stderr)
-        workers: queue.Queue[WorkerProcess] = queue.Queue()
-        for number in range(jobs):
-            workers.put(WorkerProcess(Path(scratch), f"worker{number}"))
-
-        def run_on_free_worker(job: Job) -> Result:
-            worker = workers.get()
-            try:
-                return worker.run(job, timeout)
-            finally:
-                workers.put(worker)
-
-        try:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                futures = {}
-                for index, submission in enumerate(submissions):
-                    if submission.problem:
-                        outcomes.append(_finish(root, submission, None, None))
-                        bar.update()
-                        continue
-                    work = Path(scratch) / f"job{index:05d}"
-                    job = Job(str(root), submission.slug, submission.student, str(work),
-                              str(template), dict(overrides or {}))
-                    futures[pool.submit(run_on_free_worker, job)] = (submission, work)
-                for future in as_completed(futures):
-                    submission, work = futures[future]
-                    outcomes.append(_finish(root, submission, future.result(), work))
-                    shutil.rmtree(work, ignore_errors=True)
-                    bar.set_postfix_str(f"{submission.student}/{submission.slug}",
-                                        refresh=False)
-                    bar.update()
-        finally:
-            while not workers.empty():
-                workers.get().stop()
-        bar.close()
-    csv = gradebook.export_csv(root, root / "grades.csv")
+    overrides = dict(overrides or {})
+    submissions = find_submissions(root, resolve_slugs(root, slugs))
+    if shard is None:
+        gradebook.ensure_assignments(root, sorted({s.slug for s in submissions}))
+        dest = course_destination(root)
+    else:
+        submissions = shards.select(submissions, shard)
+        dest = shards.begin(root, shard, submissions, shards_dir)
+    outcomes = _run_batch(root, dest, submissions, jobs=jobs, timeout=timeout,
+                          overrides=overrides, progress=progress, scratch_dir=scratch_dir,
+                          force=force)
+    csv = None
+    if shard is None:
+        csv = gradebook.export_csv(root, root / "grades.csv")
+    else:
+        shards.complete(dest)
     outcomes.sort(key=lambda o: (o.slug, o.student))
     return BatchReport(outcomes, csv, time.perf_counter() - start)
+
+
+def _run_batch(root: Path, dest: Destination, submissions: list[Submission], *, jobs: int,
+               timeout: float, overrides: dict, progress: bool, scratch_dir: Path | None,
+               force: bool) -> list[Outcome]:
+    """Grade what is not graded yet into ``dest``; every submission's outcome."""
+    from tqdm.auto import tqdm
+
+    outcomes, todo = [], []
+    for submission in submissions:
+        fingerprint = records.fingerprint(root, submission.slug, submission.folder, overrides)
+        earlier = None if force else _already_graded(dest, submission, fingerprint)
+        if earlier is not None:
+            outcomes.append(earlier)
+        else:
+            todo.append((inspect(root, submission), fingerprint))
+    bar = tqdm(total=len(submissions), initial=len(outcomes), unit="submission",
+               desc="grading", disable=not progress, file=sys.stderr)
+    if todo:
+        if scratch_dir is not None:
+            Path(scratch_dir).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="course-grade-", dir=scratch_dir) as scratch:
+            template = Path(scratch) / "template.db"
+            gradebook.copy_assignments(gradebook.db_url(root), gradebook.sqlite_url(template),
+                                       sorted({s.slug for s, _ in todo}), dest.course)
+            outcomes += _dispatch(root, dest, todo, Path(scratch), template, bar, jobs=jobs,
+                                  timeout=timeout, overrides=overrides)
+    bar.close()
+    return outcomes
+
+
+def _dispatch(root: Path, dest: Destination, todo: list[tuple[Submission, str]], scratch: Path,
+              template: Path, bar, *, jobs: int, timeout: float, overrides: dict
+              ) -> list[Outcome]:
+    """Hand the submissions to ``jobs`` workers; finish each as it completes."""
+    workers: queue.Queue[WorkerProcess] = queue.Queue()
+    for number in range(jobs):
+        workers.put(WorkerProcess(scratch, f"worker{number}"))
+
+    def run_on_free_worker(job: Job) -> Result:
+        worker = workers.get()
+        try:
+            return worker.run(job, timeout)
+        finally:
+            workers.put(worker)
+
+    outcomes = []
+
+    def finished(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        bar.set_postfix_str(f"{outcome.student}/{outcome.slug}", refresh=False)
+        bar.update()
+
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = {}
+            for index, (submission, fingerprint) in enumerate(todo):
+                if submission.problem:
+                    finished(_finish(dest, submission, None, None, fingerprint))
+                    continue
+                work = scratch / f"job{index:05d}"
+                job = Job(str(root), submission.slug, submission.student, str(work),
+                          str(template), overrides)
+                futures[pool.submit(run_on_free_worker, job)] = (submission, work, fingerprint)
+            for future in as_completed(futures):
+                submission, work, fingerprint = futures[future]
+                finished(_finish(dest, submission, future.result(), work, fingerprint))
+                shutil.rmtree(work, ignore_errors=True)
+    finally:
+        while not workers.empty():
+            workers.get().stop()
+    return outcomes

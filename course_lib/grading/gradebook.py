@@ -1,39 +1,39 @@
-"""The course's gradebook during a batch: snapshot, merge, zero scores, export.
+"""Gradebooks during a batch: assignment copies, merges, zero scores, export.
 
-Only the parent process writes the course's SQLite gradebook. Each worker
-autogrades into a private copy (see :mod:`course_lib.grading.worker`); when it
-finishes, :func:`merge_submission` copies what nbgrader's autograde wrote there
-(the submission's timestamp, every grade's automatic score and whether it needs
-manual grading, automatic comments, late penalties) into the course's gradebook
-through nbgrader's :class:`~nbgrader.api.Gradebook` API. Manual scores and
-comments already in the course's gradebook are kept, as a re-run of
-``nbgrader autograde`` keeps them.
+Every function takes a gradebook as a SQLAlchemy URL, so the course's gradebook may
+be nbgrader's default SQLite file or a database server shared by several graders
+(PostgreSQL: ``c.CourseDirectory.db_url = "postgresql+psycopg://..."``).
+
+Workers never write the course's gradebook. Each autogrades into a private SQLite
+copy holding only the assignment (:func:`copy_assignments`); when it finishes, the
+grading process copies what nbgrader's autograde wrote there (the submission's
+timestamp, every grade's automatic score and whether it needs manual grading,
+automatic comments, late penalties, the flag) into the target gradebook through
+nbgrader's :class:`~nbgrader.api.Gradebook` API (:func:`merge_submission`). Manual
+scores and comments already in the target are kept, as a re-run of
+``nbgrader autograde`` keeps them. Two graders that create the same row at the same
+moment on a shared server make one of them fail a unique constraint; that one rolls
+back and tries again, so rows are never duplicated (the schema forbids it) and never
+lost.
 """
 
 from __future__ import annotations
 
-import shutil
+import logging
+import random
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from course_lib.grading.course import CourseError, load_config, nbgrader_api
 
+T = TypeVar("T")
 
-@contextmanager
-def _course_gradebook(root: Path) -> Iterator:
-    """The course's :class:`~nbgrader.api.Gradebook`, without SQLAlchemy's chatter.
-
-    nbgrader's ``add_submission`` triggers harmless "not in session" SAWarnings.
-    """
-    from nbgrader.api import Gradebook
-    from sqlalchemy.exc import SAWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SAWarning)
-        with Gradebook(db_url(root)) as gb:
-            yield gb
+#: Attempts at a transaction that lost a race on a shared database server.
+RETRIES = 8
 
 
 def db_url(root: Path) -> str:
@@ -42,97 +42,247 @@ def db_url(root: Path) -> str:
     return str(url) if url else f"sqlite:///{root / 'gradebook.db'}"
 
 
-def db_path(root: Path) -> Path:
-    """The course's gradebook file (only SQLite gradebooks are supported)."""
-    url = db_url(root)
-    if not url.startswith("sqlite:///"):
-        raise CourseError(f"course grade needs a SQLite gradebook; this course uses {url}")
-    return Path(url.removeprefix("sqlite:///"))
+def course_id(root: Path) -> str:
+    """The course id nbgrader records with every assignment."""
+    return str(load_config(root).CourseDirectory.get("course_id", "default_course"))
 
 
-def _known_assignments(root: Path) -> set[str]:
+def sqlite_url(path: Path) -> str:
+    """The URL of a SQLite gradebook file."""
+    return f"sqlite:///{Path(path)}"
+
+
+def is_sqlite(url: str) -> bool:
+    """Whether ``url`` names a SQLite file (not safe to share between machines)."""
+    return url.startswith("sqlite:")
+
+
+@contextmanager
+def opened(url: str, course: str = "default_course") -> Iterator:
+    """nbgrader's :class:`~nbgrader.api.Gradebook` at ``url``, without SQLAlchemy's chatter.
+
+    nbgrader's ``add_submission`` triggers harmless "not in session" SAWarnings. Opening
+    a new gradebook creates its tables; two graders doing that at once on a server may
+    collide, so opening is retried like any transaction.
+    """
     from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
 
-    if not db_path(root).exists():
+    with warnings.catch_warnings(), _quiet_rollbacks():
+        warnings.simplefilter("ignore", SAWarning)
+        gb = _retry(lambda: Gradebook(url, course_id=course), None)
+        try:
+            yield gb
+        finally:
+            gb.close()
+
+
+class _RollbackFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Rolling back session due to database error")
+
+
+@contextmanager
+def _quiet_rollbacks() -> Iterator[None]:
+    """nbgrader logs a traceback for every rolled-back transaction; a lost race that we
+    retry is not an error (one that is still failing after the retries is raised)."""
+    logger = logging.getLogger("tornado.application")
+    quiet = _RollbackFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def _retry(attempt: Callable[[], T], gb) -> T:
+    """Run ``attempt``; after a lost race (unique constraint, deadlock) roll back and retry."""
+    from nbgrader.api import InvalidEntry
+    from sqlalchemy.exc import DBAPIError
+
+    for number in range(RETRIES):
+        try:
+            return attempt()
+        except (DBAPIError, InvalidEntry) as error:
+            if gb is not None:
+                gb.db.rollback()
+            if number == RETRIES - 1 or not _is_race(error):
+                raise
+            time.sleep(random.uniform(0.05, 0.3) * (number + 1))
+    raise AssertionError("unreachable")
+
+
+def _is_race(error: Exception) -> bool:
+    """A failure another grader's concurrent transaction can cause (worth a retry).
+
+    nbgrader turns a unique-constraint violation into ``InvalidEntry`` with the driver's
+    message; creating tables at the same time fails on PostgreSQL's catalog.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    text = str(error).lower()
+    return isinstance(error, IntegrityError) or any(word in text for word in (
+        "unique", "duplicate", "already exists", "deadlock", "could not serialize",
+        "database is locked"))
+
+
+def assignment_names(url: str, course: str) -> set[str]:
+    """Assignments recorded in the gradebook at ``url`` (a missing SQLite file has none)."""
+    if is_sqlite(url) and not Path(url.removeprefix("sqlite:///")).exists():
         return set()
-    with Gradebook(db_url(root)) as gb:
+    with opened(url, course) as gb:
         return {assignment.name for assignment in gb.assignments}
 
 
-def ensure_assignments(root: Path, slugs: list[str]) -> None:
-    """Make sure each assignment is in the gradebook (``generate_assignment`` records it)."""
+def ensure_assignments(root: Path, slugs: Sequence[str]) -> None:
+    """Make sure each assignment is in the course's gradebook (``generate_assignment``
+    records it)."""
     from course_lib.grading.release import release
 
-    missing = [slug for slug in slugs if slug not in _known_assignments(root)]
+    missing = [slug for slug in slugs if slug not in assignment_names(db_url(root),
+                                                                      course_id(root))]
     if missing:
-        release(root, missing)
+        _retry(lambda: release(root, missing), None)
 
 
-def snapshot(root: Path, destination: Path) -> Path:
-    """Copy the gradebook, for workers to start from."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(db_path(root), destination)
-    return destination
+def copy_assignments(source: str, target: str, slugs: Sequence[str], course: str) -> None:
+    """Copy the definition of each assignment (notebooks, graded, solution, task and
+    source cells with their checksums) from one gradebook into another.
+
+    Raises:
+        CourseError: an assignment is not in ``source``.
+    """
+    with opened(source, course) as src:
+        definitions = [_definition(src, slug) for slug in slugs]
+    with opened(target, course) as dst:
+        for slug, duedate, notebooks in definitions:
+            dst.update_or_create_assignment(slug, duedate=duedate)
+            for name, cells in notebooks:
+                dst.update_or_create_notebook(name, slug)
+                for method, cell_name, fields in cells:
+                    getattr(dst, method)(cell_name, name, slug, **fields)
 
 
-def merge_submission(root: Path, worker_db: Path, slug: str, student: str) -> bool:
-    """Copy one autograded submission from a worker's gradebook into the course's.
+def _definition(gb, slug: str) -> tuple:
+    from nbgrader.api import MissingEntry
+
+    try:
+        assignment = gb.find_assignment(slug)
+    except MissingEntry:
+        raise CourseError(f"assignment {slug} is not in the gradebook; run course release "
+                          f"{slug}") from None
+    notebooks = []
+    for nb in assignment.notebooks:
+        cells = [("update_or_create_grade_cell", c.name,
+                  {"max_score": c.max_score, "cell_type": c.cell_type}) for c in nb.grade_cells]
+        cells += [("update_or_create_solution_cell", c.name, {}) for c in nb.solution_cells]
+        cells += [("update_or_create_task_cell", c.name,
+                   {"max_score": c.max_score, "cell_type": c.cell_type}) for c in nb.task_cells]
+        cells += [("update_or_create_source_cell", c.name,
+                   {"cell_type": c.cell_type, "locked": c.locked, "source": c.source,
+                    "checksum": c.checksum}) for c in nb.source_cells]
+        notebooks.append((nb.name, cells))
+    return slug, assignment.duedate, notebooks
+
+
+def read_submission(url: str, slug: str, student: str, course: str) -> dict | None:
+    """What autograde recorded for one submission, as plain data (None if absent)."""
+    from nbgrader.api import MissingEntry
+
+    with opened(url, course) as gb:
+        try:
+            graded = gb.find_submission(slug, student)
+        except MissingEntry:
+            return None
+        return {
+            "timestamp": graded.timestamp,
+            "notebooks": {nb.name: {
+                "grades": {g.name: (g.auto_score, g.needs_manual_grade) for g in nb.grades},
+                "comments": {c.name: c.auto_comment for c in nb.comments},
+                "penalty": nb.late_submission_penalty,
+                "flagged": bool(nb.flagged),
+            } for nb in graded.notebooks},
+        }
+
+
+def write_submission(url: str, slug: str, student: str, course: str,
+                     recorded: dict | None) -> None:
+    """Store one submission's automatic results in the gradebook at ``url``.
+
+    ``recorded`` comes from :func:`read_submission`; None gives 0 on every graded cell,
+    as nbgrader does for a missing notebook. Manual scores and comments are kept.
+    """
+    recorded = recorded or {"timestamp": None, "notebooks": {}}
+    with opened(url, course) as gb:
+        def store() -> None:
+            gb.update_or_create_student(student)
+            kwargs = {"timestamp": recorded["timestamp"]} if recorded["timestamp"] else {}
+            submission = gb.update_or_create_submission(slug, student, **kwargs)
+            for nb in submission.notebooks:
+                saved = recorded["notebooks"].get(nb.name, {})
+                nb.late_submission_penalty = saved.get("penalty")
+                nb.flagged = bool(nb.flagged) or saved.get("flagged", False)  # keep manual flags
+                grades = saved.get("grades", {})
+                for grade in nb.grades:
+                    grade.auto_score, grade.needs_manual_grade = grades.get(grade.name,
+                                                                            (0.0, False))
+                for comment in nb.comments:
+                    comment.auto_comment = saved.get("comments", {}).get(comment.name)
+            gb.db.commit()
+
+        _retry(store, gb)
+
+
+def merge_submission(source: str, target: str, slug: str, student: str, course: str) -> bool:
+    """Copy one autograded submission from one gradebook into another.
 
     Returns:
-        False if the worker's gradebook has no such submission (nothing merged).
+        False if ``source`` has no such submission (nothing merged).
     """
-    from nbgrader.api import Gradebook, MissingEntry
-
-    if not worker_db.exists():
+    if is_sqlite(source) and not Path(source.removeprefix("sqlite:///")).exists():
         return False
-    with Gradebook(f"sqlite:///{worker_db}") as source:
-        try:
-            graded = source.find_submission(slug, student)
-        except MissingEntry:
-            return False
-        timestamp = graded.timestamp
-        notebooks = {
-            nb.name: (
-                {g.name: (g.auto_score, g.needs_manual_grade) for g in nb.grades},
-                {c.name: c.auto_comment for c in nb.comments},
-                nb.late_submission_penalty,
-            )
-            for nb in graded.notebooks
-        }
-    with _course_gradebook(root) as target:
-        target.update_or_create_student(student)
-        kwargs = {"timestamp": timestamp} if timestamp is not None else {}
-        submission = target.update_or_create_submission(slug, student, **kwargs)
-        for nb in submission.notebooks:
-            grades, comments, penalty = notebooks.get(nb.name, ({}, {}, None))
-            nb.late_submission_penalty = penalty
-            for grade in nb.grades:
-                grade.auto_score, grade.needs_manual_grade = grades.get(grade.name, (0.0, False))
-            for comment in nb.comments:
-                comment.auto_comment = comments.get(comment.name)
-        target.db.commit()
+    recorded = read_submission(source, slug, student, course)
+    if recorded is None:
+        return False
+    write_submission(target, slug, student, course, recorded)
     return True
 
 
-def record_zero(root: Path, slug: str, student: str) -> None:
-    """Give a submission nbgrader could not run 0 on every graded cell (as nbgrader
-    does for a missing notebook)."""
-    with _course_gradebook(root) as gb:
-        gb.update_or_create_student(student)
-        submission = gb.update_or_create_submission(slug, student)
-        for nb in submission.notebooks:
-            for grade in nb.grades:
-                grade.auto_score = 0.0
-                grade.needs_manual_grade = False
-        gb.db.commit()
+def flag(url: str, slug: str, student: str, course: str) -> None:
+    """Mark the submission's notebooks as flagged in nbgrader (shown in formgrader)."""
+    with opened(url, course) as gb:
+        def mark() -> None:
+            for nb in gb.find_submission(slug, student).notebooks:
+                nb.flagged = True
+            gb.db.commit()
+
+        _retry(mark, gb)
 
 
-def scores(root: Path, slug: str) -> dict[str, dict[str, float]]:
-    """``{student: {grade cell: score}}`` of every submission of ``slug``."""
-    from nbgrader.api import Gradebook
+def score_of(url: str, slug: str, student: str, course: str) -> tuple[float, float] | None:
+    """(score, max score) of one submission, or None if the gradebook lacks it."""
+    from nbgrader.api import MissingEntry
 
+    with opened(url, course) as gb:
+        try:
+            submission = gb.find_submission(slug, student)
+        except MissingEntry:
+            return None
+        return float(submission.score), float(submission.max_score)
+
+
+def scores(where: Path | str, slug: str) -> dict[str, dict[str, float]]:
+    """``{student: {grade cell: score}}`` of every submission of ``slug``.
+
+    Args:
+        where: a course directory (its gradebook) or a gradebook's URL.
+    """
+    if isinstance(where, Path):
+        url, course = db_url(where), course_id(where)
+    else:
+        url, course = where, "default_course"
     found: dict[str, dict[str, float]] = {}
-    with Gradebook(db_url(root)) as gb:
+    with opened(url, course) as gb:
         for submission in gb.assignment_submissions(slug):
             cells = found.setdefault(submission.student.id, {})
             for nb in submission.notebooks:
@@ -142,7 +292,7 @@ def scores(root: Path, slug: str) -> dict[str, dict[str, float]]:
 
 
 def export_csv(root: Path, destination: Path) -> Path:
-    """nbgrader's CSV export (``nbgrader export``) of the whole gradebook."""
+    """nbgrader's CSV export (``nbgrader export``) of the course's whole gradebook."""
     from nbgrader.plugins import CsvExportPlugin
 
     api = nbgrader_api(root)

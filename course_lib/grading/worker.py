@@ -18,12 +18,15 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from course_lib.grading.course import CONFIG_FILE, load_config, nbgrader_api
 from course_lib.grading.feedback import FEEDBACK_PREPROCESSORS
+from course_lib.grading.processes import kill_all, process_tree
 
 
 @dataclass
@@ -58,6 +61,8 @@ class Result:
     seconds: float = 0.0
     log: str = ""
     timed_out: bool = False
+    timings: dict = field(default_factory=dict)
+    cell_errors: dict = field(default_factory=dict)
 
 
 def _paths(root: Path) -> tuple[str, str, str]:
@@ -82,6 +87,45 @@ def prepare(job: Job) -> Path:
     return work
 
 
+def _moment(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def breakdown(notebook_path: Path, autograde_began: float, autograde_seconds: float
+              ) -> tuple[dict[str, float], dict[str, str]]:
+    """Where autograde's time went, and each failing graded cell's error line.
+
+    nbclient stamps every executed cell with the kernel's busy/idle times; the first
+    code cell of every course notebook is its imports.
+
+    Returns:
+        ``{"kernel_start": s, "first_cell": s, "other_cells": s, "nbgrader": s}`` (the
+        last is autograde's own work: reading, checksums, writing, kernel shutdown),
+        and ``{grade_id: "ErrorName: message"}``.
+    """
+    import nbformat
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    spans, errors = [], {}
+    for cell in notebook.cells:
+        stamps = cell.get("metadata", {}).get("execution", {})
+        if "iopub.status.busy" in stamps and "iopub.status.idle" in stamps:
+            spans.append((_moment(stamps["iopub.status.busy"]),
+                          _moment(stamps["iopub.status.idle"])))
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        for output in cell.get("outputs", []) if grade_id else []:
+            if output.get("output_type") == "error":
+                errors[grade_id] = f"{output.get('ename')}: {output.get('evalue')}"[:300]
+    if not spans:
+        return {}, errors
+    durations = [end - begin for begin, end in spans]
+    kernel_start = max(0.0, spans[0][0] - autograde_began)
+    timings = {"kernel_start": kernel_start, "first_cell": durations[0],
+               "other_cells": sum(durations[1:])}
+    timings["nbgrader"] = max(0.0, autograde_seconds - kernel_start - sum(durations))
+    return timings, errors
+
+
 def explain(error_text: str) -> str:
     """One line for the most common ways nbgrader fails on a submission."""
     if "DeadKernelError" in error_text or "Kernel died" in error_text:
@@ -102,15 +146,24 @@ def run(job: Job) -> Result:
     start = time.perf_counter()
     result = Result(job.slug, job.student)
     work = prepare(job)
+    prepared = time.perf_counter()
     overrides = {
         "CourseDirectory.db_url": f"sqlite:///{work / 'gradebook.db'}",
         "GenerateFeedback.preprocessors": FEEDBACK_PREPROCESSORS,
         **job.overrides,
     }
     api = nbgrader_api(work, **overrides)
+    began_at = time.time()
     graded = api.autograde(job.slug, job.student, force=True, create=True)
+    graded_at = time.perf_counter()
     result.log = graded.get("log", "")
     if graded["success"]:
+        _, _, autograded = _paths(work)
+        for notebook in sorted((work / autograded / job.student / job.slug).glob("*.ipynb")):
+            timings, errors = breakdown(notebook, began_at, graded_at - prepared)
+            result.cell_errors.update(errors)
+            for key, value in timings.items():
+                result.timings[key] = result.timings.get(key, 0.0) + value
         feedback = api.generate_feedback(job.slug, job.student, force=True)
         result.success = feedback["success"]
         if not feedback["success"]:
@@ -119,6 +172,8 @@ def run(job: Job) -> Result:
     else:
         result.error = explain(graded.get("error", "") + "\n" + graded.get("log", ""))
     result.seconds = time.perf_counter() - start
+    result.timings.update(prepare=prepared - start,
+                          feedback=time.perf_counter() - graded_at if graded["success"] else 0.0)
     return result
 
 
@@ -144,10 +199,23 @@ def serve(jobs_in, results_out) -> None:
         results_out.flush()
 
 
+def _die_with_parent(parent: int) -> None:
+    """If ``course grade`` dies (even by SIGKILL), kill this worker's kernel and exit.
+
+    Without this an orphaned worker would finish its submission (up to the time limit)
+    for nobody.
+    """
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    kill_all(process_tree(os.getpid()))
+    os._exit(1)
+
+
 def main() -> int:
     # The protocol owns the real stdout; anything else printed goes to stderr.
     results_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
+    threading.Thread(target=_die_with_parent, args=(os.getppid(),), daemon=True).start()
     serve(sys.stdin, results_out)
     return 0
 

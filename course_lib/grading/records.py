@@ -1,0 +1,70 @@
+"""Records of finished submissions: what lets a killed grading run resume.
+
+When a submission's grades are committed to the gradebook and its autograded
+notebook, feedback and log are in place, ``course grade`` writes
+``grade_logs/<slug>/<student>.json`` (a temporary file renamed into place, so a
+record is whole or absent). A later run skips every submission whose record is
+there with the same fingerprint, and whose grades are in the gradebook; it grades
+the rest. A run killed at any instant therefore loses at most the submissions in
+flight, and redoes only those: their grades are rewritten through
+``update_or_create``, never added twice.
+
+The fingerprint covers everything a grade depends on: the submitted files, the
+assignment's source folder (tests, hidden tests, helper files), the course's
+``nbgrader_config.py``, the run's nbgrader overrides and course_lib's version. A
+resubmission or an edited test makes the submission due again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from course_lib.grading.course import CONFIG_FILE, source_dir
+
+LOG_DIR = "grade_logs"
+
+
+def _hash_tree(digest, folder: Path) -> None:
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+
+
+def fingerprint(root: Path, slug: str, submission_folder: Path, overrides: dict) -> str:
+    """A SHA-256 of everything the submission's grade depends on."""
+    from course_lib import __version__
+
+    digest = hashlib.sha256()
+    _hash_tree(digest, submission_folder)
+    digest.update(b"\0source\0")
+    _hash_tree(digest, source_dir(root) / slug)
+    digest.update((root / CONFIG_FILE).read_bytes())
+    digest.update(json.dumps(overrides, sort_keys=True, default=str).encode())
+    digest.update(__version__.encode())
+    return digest.hexdigest()
+
+
+def path(folder: Path, slug: str, student: str) -> Path:
+    """Where the record of one submission lives under a results folder."""
+    return folder / LOG_DIR / slug / f"{student}.json"
+
+
+def load(folder: Path, slug: str, student: str) -> dict | None:
+    """The record of one submission, or None if absent or unreadable."""
+    try:
+        return json.loads(path(folder, slug, student).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def save(folder: Path, slug: str, student: str, record: dict) -> Path:
+    """Write a record atomically (whole or not at all, even under SIGKILL)."""
+    target = path(folder, slug, student)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(partial, target)
+    return target
