@@ -268,27 +268,25 @@ def fresh_database(url: str | URL, name: str) -> str:
     Returns:
         The SQLAlchemy URL (as a string, password included) of the new database.
     """
-    quoted = _quoted(name)
-    engine = _admin_engine(url)
-    try:
-        with engine.connect() as connection:
-            connection.execute(sqlalchemy.text(f"CREATE DATABASE {quoted}"))
-    finally:
-        engine.dispose()
+    _admin_execute(url, f"CREATE DATABASE {_quoted(name)}")
     new_url = make_url(url).set(database=name)
     return new_url.render_as_string(hide_password=False)
 
 
 def drop_database(url: str | URL) -> None:
     """Drop the database named by ``url``, closing any connection still open to it."""
-    database = make_url(url).database
-    quoted = _quoted(database or "")
+    quoted = _quoted(make_url(url).database or "")
+    # WITH (FORCE) (PostgreSQL 13+): a test that leaked a connection must not make
+    # teardown fail or hang.
+    _admin_execute(url, f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)")
+
+
+def _admin_execute(url: str | URL, statement: str) -> None:
+    """Run one statement on the server's maintenance database (outside a transaction)."""
     engine = _admin_engine(url)
     try:
         with engine.connect() as connection:
-            # WITH (FORCE) (PostgreSQL 13+): a test that leaked a connection must not
-            # make teardown fail or hang.
-            connection.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+            connection.execute(sqlalchemy.text(statement))
     finally:
         engine.dispose()
 

@@ -203,7 +203,8 @@ def test_cli_grade_prints_the_table(tmp_path, capsys):
     root = fixture.make_course(tmp_path, timeout=15)
     _corpus(root, {"correct", "broken_json"})
     env_before = dict(os.environ)
-    assert main(["grade", "--course-dir", str(root), "--jobs", "1", "--no-progress"]) == 0
+    assert main(["grade", "--course-dir", str(root), "--jobs", "1", "--no-progress",
+                 "--cold-kernels"]) == 0
     out = capsys.readouterr().out
     assert "correct      00_tiny     3/3" in out
     assert "broken_json  00_tiny     0/3" in out and "invalid JSON" in out

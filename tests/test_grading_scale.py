@@ -140,12 +140,20 @@ def test_a_record_without_its_grades_is_graded_again(tmp_path):
 def test_the_fingerprint_follows_tests_config_and_overrides(tmp_path):
     root, _ = _course(tmp_path, students=("correct",))
     folder = root / "submitted" / "correct" / fixture.SLUG
-    base = records.fingerprint(root, fixture.SLUG, folder, {})
-    assert records.fingerprint(root, fixture.SLUG, folder, {}) == base
-    assert records.fingerprint(root, fixture.SLUG, folder, {"Execute.timeout": 5}) != base
+
+    def fingerprint(overrides=None):
+        return records.fingerprint(folder, records.assignment_digest(root, fixture.SLUG,
+                                                                     overrides or {}))
+
+    base = fingerprint()
+    assert fingerprint() == base
+    assert fingerprint({"Execute.timeout": 5}) != base
     checks = root / "solutions" / fixture.SLUG / "tiny_checks.py"
     checks.write_text(checks.read_text() + "\n# tightened\n")
-    assert records.fingerprint(root, fixture.SLUG, folder, {}) != base
+    tightened = fingerprint()
+    assert tightened != base
+    (folder / "notes.txt").write_text("resubmitted")
+    assert fingerprint() != tightened
 
 
 # ------------------------------------------------------------------------ shards

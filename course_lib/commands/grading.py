@@ -59,7 +59,8 @@ def _grade(args: argparse.Namespace) -> int:
             shard = shards.parse(args.shard) if args.shard else None
             report = grade(root, args.slugs, jobs=args.jobs, timeout=args.timeout,
                            progress=not args.no_progress, shard=shard,
-                           shards_dir=shards_dir, force=args.force)
+                           shards_dir=shards_dir, force=args.force,
+                           warm_kernels=not args.cold_kernels)
     except CourseError as error:
         raise _course_error(error) from None
     print(outcome_table(report.outcomes))
@@ -138,6 +139,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
     grade.add_argument("--force", action="store_true", help="regrade submissions an earlier "
                        "run finished (default: resume, grading only what is not done)")
+    grade.add_argument("--cold-kernels", action="store_true", help="start every kernel from "
+                       "scratch instead of forking one that has done its imports (slower)")
     grade.add_argument("--shard", metavar="I/N", help="grade only part I of N (0-based), into "
                        "shards/I-of-N/, e.g. one Slurm array task or Kubernetes pod each")
     grade.add_argument("--merge", action="store_true", help="combine finished shards into the "

@@ -210,17 +210,16 @@ def _finish(dest: Destination, submission: Submission, result: Result | None,
     return outcome
 
 
-def _already_graded(dest: Destination, submission: Submission, fingerprint: str
-                    ) -> Outcome | None:
+def _already_graded(dest: Destination, submission: Submission, fingerprint: str,
+                    stored: dict[tuple[str, str], tuple[float, float]]) -> Outcome | None:
     """The outcome of an earlier run, if it graded exactly this and its grades are stored."""
     record = records.load(dest.folder, submission.slug, submission.student)
     if not record or record.get("fingerprint") != fingerprint:
         return None
-    stored = gradebook.score_of(dest.url, submission.slug, submission.student, dest.course)
-    if stored is None:
+    if (submission.slug, submission.student) not in stored:
         return None
     outcome = Outcome(**record["outcome"])
-    outcome.score, outcome.max_score = stored
+    outcome.score, outcome.max_score = stored[submission.slug, submission.student]
     outcome.resumed = True
     return outcome
 
@@ -244,6 +243,7 @@ def grade(
     shard: tuple[int, int] | None = None,
     shards_dir: Path | None = None,
     force: bool = False,
+    warm_kernels: bool = True,
 ) -> BatchReport:
     """Autograde every submission of ``slugs`` (all assignments by default).
 
@@ -261,6 +261,9 @@ def grade(
             :func:`course_lib.grading.shards.merge`.
         shards_dir: where shards keep their results (default ``<root>/shards``).
         force: regrade submissions an earlier run finished (default: resume).
+        warm_kernels: fork each kernel from one that has imported torch, numpy and
+            matplotlib already (:mod:`course_lib.grading.warm_kernels`); False starts
+            every kernel from scratch, as plain nbgrader does.
 
     Returns:
         One :class:`Outcome` per submission, the CSV written and the time taken.
@@ -279,7 +282,7 @@ def grade(
         dest = shards.begin(root, shard, submissions, shards_dir)
     outcomes = _run_batch(root, dest, submissions, jobs=jobs, timeout=timeout,
                           overrides=overrides, progress=progress, scratch_dir=scratch_dir,
-                          force=force)
+                          force=force, warm_kernels=warm_kernels)
     csv = None
     if shard is None:
         csv = gradebook.export_csv(root, root / "grades.csv")
@@ -291,14 +294,17 @@ def grade(
 
 def _run_batch(root: Path, dest: Destination, submissions: list[Submission], *, jobs: int,
                timeout: float, overrides: dict, progress: bool, scratch_dir: Path | None,
-               force: bool) -> list[Outcome]:
+               force: bool, warm_kernels: bool) -> list[Outcome]:
     """Grade what is not graded yet into ``dest``; every submission's outcome."""
     from tqdm.auto import tqdm
 
     outcomes, todo = [], []
+    digests = {slug: records.assignment_digest(root, slug, overrides)
+               for slug in {s.slug for s in submissions}}
+    stored = {} if force else gradebook.stored_scores(dest.url, dest.course, list(digests))
     for submission in submissions:
-        fingerprint = records.fingerprint(root, submission.slug, submission.folder, overrides)
-        earlier = None if force else _already_graded(dest, submission, fingerprint)
+        fingerprint = records.fingerprint(submission.folder, digests[submission.slug])
+        earlier = None if force else _already_graded(dest, submission, fingerprint, stored)
         if earlier is not None:
             outcomes.append(earlier)
         else:
@@ -312,19 +318,22 @@ def _run_batch(root: Path, dest: Destination, submissions: list[Submission], *, 
             template = Path(scratch) / "template.db"
             gradebook.copy_assignments(gradebook.db_url(root), gradebook.sqlite_url(template),
                                        sorted({s.slug for s, _ in todo}), dest.course)
-            outcomes += _dispatch(root, dest, todo, Path(scratch), template, bar, jobs=jobs,
+            workers = [WorkerProcess(Path(scratch), f"worker{n}", warm_kernels)
+                       for n in range(jobs)]
+            outcomes += _dispatch(root, dest, todo, Path(scratch), template, bar, workers,
                                   timeout=timeout, overrides=overrides)
     bar.close()
     return outcomes
 
 
 def _dispatch(root: Path, dest: Destination, todo: list[tuple[Submission, str]], scratch: Path,
-              template: Path, bar, *, jobs: int, timeout: float, overrides: dict
-              ) -> list[Outcome]:
-    """Hand the submissions to ``jobs`` workers; finish each as it completes."""
+              template: Path, bar, pool_of: list[WorkerProcess], *, timeout: float,
+              overrides: dict) -> list[Outcome]:
+    """Hand the submissions to the workers; finish each as it completes."""
+    jobs = len(pool_of)
     workers: queue.Queue[WorkerProcess] = queue.Queue()
-    for number in range(jobs):
-        workers.put(WorkerProcess(scratch, f"worker{number}"))
+    for worker in pool_of:
+        workers.put(worker)
 
     def run_on_free_worker(job: Job) -> Result:
         worker = workers.get()

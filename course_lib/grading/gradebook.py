@@ -271,6 +271,22 @@ def score_of(url: str, slug: str, student: str, course: str) -> tuple[float, flo
         return float(submission.score), float(submission.max_score)
 
 
+def stored_scores(url: str, course: str, slugs: Sequence[str]
+                  ) -> dict[tuple[str, str], tuple[float, float]]:
+    """``{(slug, student): (score, max score)}`` of every submission of ``slugs`` in one
+    pass (a missing SQLite file has none)."""
+    if is_sqlite(url) and not Path(url.removeprefix("sqlite:///")).exists():
+        return {}
+    found = {}
+    with opened(url, course) as gb:
+        names = {assignment.name for assignment in gb.assignments}
+        for slug in set(slugs) & names:
+            for submission in gb.assignment_submissions(slug):
+                found[slug, submission.student.id] = (float(submission.score),
+                                                      float(submission.max_score))
+    return found
+
+
 def scores(where: Path | str, slug: str) -> dict[str, dict[str, float]]:
     """``{student: {grade cell: score}}`` of every submission of ``slug``.
 

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from course_lib.grading.processes import kill_all, process_tree
-from course_lib.grading.worker import Job, Result
+from course_lib.grading.worker import WARM_ENV, Job, Result
 
 
 def kill_tree(process: subprocess.Popen) -> None:
@@ -46,18 +46,20 @@ def worker_env() -> dict[str, str]:
 class WorkerProcess:
     """One long-lived worker process that grades one submission at a time."""
 
-    def __init__(self, scratch: Path, name: str) -> None:
+    def __init__(self, scratch: Path, name: str, warm_kernels: bool = True) -> None:
         self.scratch = scratch
         self.name = name
         self.process: subprocess.Popen | None = None
+        self.warm_kernels = warm_kernels
         self.stderr_path = scratch / f"{name}.stderr"
 
     def _start(self) -> subprocess.Popen:
         with open(self.stderr_path, "ab") as stderr:
             return subprocess.Popen(
-                [sys.executable, "-m", "course_lib.grading.worker"],
+                [sys.executable, "-m", "course_lib.grading.worker", str(self.scratch)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr,
-                env=worker_env(), start_new_session=True, text=True, bufsize=1,
+                env={**worker_env(), WARM_ENV: "1" if self.warm_kernels else "0"},
+                start_new_session=True, text=True, bufsize=1,
             )
 
     def run(self, job: Job, timeout: float) -> Result:

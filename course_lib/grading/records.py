@@ -33,17 +33,23 @@ def _hash_tree(digest, folder: Path) -> None:
         digest.update(hashlib.sha256(path.read_bytes()).digest())
 
 
-def fingerprint(root: Path, slug: str, submission_folder: Path, overrides: dict) -> str:
-    """A SHA-256 of everything the submission's grade depends on."""
+def assignment_digest(root: Path, slug: str, overrides: dict) -> str:
+    """A SHA-256 of what every submission's grade of ``slug`` depends on: the source
+    folder, the config, the overrides and course_lib's version (computed once a run)."""
     from course_lib import __version__
 
     digest = hashlib.sha256()
-    _hash_tree(digest, submission_folder)
-    digest.update(b"\0source\0")
     _hash_tree(digest, source_dir(root) / slug)
     digest.update((root / CONFIG_FILE).read_bytes())
     digest.update(json.dumps(overrides, sort_keys=True, default=str).encode())
     digest.update(__version__.encode())
+    return digest.hexdigest()
+
+
+def fingerprint(submission_folder: Path, assignment: str) -> str:
+    """A SHA-256 of the submitted files and the :func:`assignment_digest`."""
+    digest = hashlib.sha256(assignment.encode())
+    _hash_tree(digest, submission_folder)
     return digest.hexdigest()
 
 

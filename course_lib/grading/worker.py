@@ -17,16 +17,22 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from course_lib.grading import warm_kernels
 from course_lib.grading.course import CONFIG_FILE, load_config, nbgrader_api
 from course_lib.grading.feedback import FEEDBACK_PREPROCESSORS
 from course_lib.grading.processes import kill_all, process_tree
+
+#: Set to "0" in a worker's environment for plain (cold) kernels.
+WARM_ENV = "COURSE_WARM_KERNELS"
 
 
 @dataclass
@@ -141,15 +147,55 @@ def explain(error_text: str) -> str:
     return errors[0] if errors else (lines[-1] if lines else "nbgrader failed")
 
 
-def run(job: Job) -> Result:
+class Zygote:
+    """This worker's warm-kernel zygote (see :mod:`course_lib.grading.warm_kernels`).
+
+    Started with the worker, so its imports overlap nbgrader's; restarted if it dies;
+    given up (plain kernels) if it cannot start.
+    """
+
+    def __init__(self, scratch: str | None = None) -> None:
+        self.folder = tempfile.mkdtemp(prefix="course-kernels-", dir=scratch)
+        self.address = f"course-zygote-{os.getpid()}-{os.urandom(6).hex()}"
+        self.process: subprocess.Popen | None = None
+        self.ready = False
+        warm_kernels.kernelspec(self.folder)
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(
+            filter(None, [self.folder, os.environ.get("JUPYTER_PATH")]))
+        os.environ[warm_kernels.ZYGOTE_ENV] = self.address
+        self.start()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "course_lib.grading.warm_kernels", "serve", self.address],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, cwd=self.folder, text=True)
+        self.ready = False
+
+    def kernel_name(self) -> str | None:
+        """The warm kernelspec's name if the zygote serves (waiting for its imports)."""
+        if self.process.poll() is not None:
+            self.start()
+        if not self.ready:
+            self.ready = self.process.stdout.readline().strip() == "ready"
+        return warm_kernels.KERNEL_NAME if self.ready else None
+
+    def stop(self) -> None:
+        kill_all([self.process.pid, *process_tree(self.process.pid)])
+        self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def run(job: Job, zygote: Zygote | None = None) -> Result:
     """Autograde ``job`` and make its feedback, in its private directory."""
     start = time.perf_counter()
     result = Result(job.slug, job.student)
     work = prepare(job)
     prepared = time.perf_counter()
+    warm = zygote.kernel_name() if zygote else None
     overrides = {
         "CourseDirectory.db_url": f"sqlite:///{work / 'gradebook.db'}",
         "GenerateFeedback.preprocessors": FEEDBACK_PREPROCESSORS,
+        **({"Execute.kernel_name": warm} if warm else {}),
         **job.overrides,
     }
     api = nbgrader_api(work, **overrides)
@@ -177,7 +223,7 @@ def run(job: Job) -> Result:
     return result
 
 
-def serve(jobs_in, results_out) -> None:
+def serve(jobs_in, results_out, zygote: Zygote | None = None) -> None:
     """Grade the jobs whose JSON files are named, one per line, on ``jobs_in``.
 
     After each job the result is in ``<workdir>/result.json`` and the line
@@ -190,7 +236,7 @@ def serve(jobs_in, results_out) -> None:
             continue
         job = Job(**json.loads(Path(job_file).read_text(encoding="utf-8")))
         try:
-            result = run(job)
+            result = run(job, zygote)
         except Exception as error:  # one broken job must not end the worker
             result = Result(job.slug, job.student, error=f"{type(error).__name__}: {error}")
         (Path(job.workdir) / "result.json").write_text(json.dumps(asdict(result)),
@@ -216,7 +262,13 @@ def main() -> int:
     results_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     threading.Thread(target=_die_with_parent, args=(os.getppid(),), daemon=True).start()
-    serve(sys.stdin, results_out)
+    warm = os.environ.get(WARM_ENV, "1") != "0" and warm_kernels.supported()
+    zygote = Zygote(sys.argv[1] if len(sys.argv) > 1 else None) if warm else None
+    try:
+        serve(sys.stdin, results_out, zygote)
+    finally:
+        if zygote:
+            zygote.stop()
     return 0
 
 
