@@ -14,7 +14,10 @@ one *zygote* process that imports all of that once, and nbgrader's kernels becom
   takes them over and runs ipykernel's ``IPKernelApp`` exactly as
   ``ipykernel_launcher`` does, in a session of its own;
 * the launcher forwards interrupts to the child and exits with its exit code; if the
-  launcher dies (jupyter_client's kill), a pipe closes and the child exits at once.
+  launcher dies (jupyter_client's kill), a pipe closes and the child exits at once;
+* once ipykernel has shut down (every reply sent), the child leaves with ``os._exit``,
+  skipping the interpreter's teardown, which for a kernel that imported torch took
+  about a second (see the benchmark in ``docs/instructors.md``).
 
 Isolation is that of a fresh process: the zygote never runs a notebook, each kernel
 is a new fork, the environment and working directory are the launcher's, NumPy's
