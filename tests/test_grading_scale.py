@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -21,8 +22,16 @@ import pytest
 from course_lib.cli import main
 from course_lib.grading import gradebook, records, shards
 from course_lib.grading.course import CourseError
-from course_lib.grading.grade import grade
+from course_lib.grading.grade import (
+    _already_graded,
+    _finish,
+    course_destination,
+    find_submissions,
+    grade,
+)
+from course_lib.grading.release import release
 from course_lib.grading.samples import exercises, materialise, samples_for
+from course_lib.grading.worker import Result
 
 #: Students of the end-to-end tests: right, wrong and cheating work, all quick to grade.
 STUDENTS = ("correct", "unanswered", "partial", "bug_square_abs", "torch_double",
@@ -169,10 +178,10 @@ def test_three_shards_as_processes_merge_into_what_one_run_gives(tmp_path):
     for run in runs:
         out, err = run.communicate(timeout=600)
         assert run.returncode == 0, err
-        assert "course grade --merge" in out
+        assert f"course grade {fixture.SLUG} --merge" in out
     assert not (split / "gradebook.db").exists() or not gradebook.scores(split, fixture.SLUG)
     graded = [{tuple(pair) for pair in shards.read_manifest(
-        shards.folder(split, (i, 3)))["submissions"]} for i in range(3)]
+        shards.folder(split, (i, 3), [fixture.SLUG]))["submissions"]} for i in range(3)]
     assert sum(len(g) for g in graded) == len(STUDENTS)
     assert set().union(*graded) == {(fixture.SLUG, s) for s in STUDENTS}
 
@@ -220,7 +229,7 @@ def test_merge_refuses_missing_unfinished_mixed_or_stale_shards(tmp_path, capsys
     with pytest.raises(CourseError, match="shards 1 of 2 are missing"):
         shards.merge(root)
     grade(root, shard=(1, 2), progress=False)
-    manifest = shards.folder(root, (1, 2)) / shards.MANIFEST
+    manifest = shards.folder(root, (1, 2), [fixture.SLUG]) / shards.MANIFEST
     text = manifest.read_text()
     manifest.write_text(text.replace('"complete": true', '"complete": false'))
     with pytest.raises(CourseError, match="shards 1 of 2 did not finish"):
@@ -228,10 +237,15 @@ def test_merge_refuses_missing_unfinished_mixed_or_stale_shards(tmp_path, capsys
     manifest.write_text(text)
     late = root / "submitted" / "late_student" / fixture.SLUG
     late.mkdir(parents=True)
-    with pytest.raises(CourseError, match=r"1 submissions arrived after the shards ran "
-                       r"\(late_student/00_tiny\)"):
+    with pytest.raises(CourseError, match=r"1 submissions are new or changed since the shards "
+                       r"graded them \(late_student/00_tiny\); run the shards again"):
         shards.merge(root)
     late.rmdir()
+    changed = root / "submitted" / "broken_json" / fixture.SLUG / "notes.txt"
+    changed.write_text("resubmitted after the shards ran")
+    with pytest.raises(CourseError, match=r"\(broken_json/00_tiny\)"):
+        shards.merge(root)
+    changed.unlink()
     assert len(shards.merge(root).outcomes) == len(BROKEN)
     grade(root, shard=(0, 3), progress=False)
     with pytest.raises(CourseError, match=r"shards of different splits .* \(of \[2, 3\]\)"):
@@ -252,8 +266,150 @@ def test_cli_shard_and_resume_messages(tmp_path, capsys):
     root, _ = _course(tmp_path, students=BROKEN)
     assert main(["grade", "--course-dir", str(root), "--shard", "0/1"]) == 0
     out = capsys.readouterr().out
-    assert f"results in {root / 'shards' / '0-of-1'}" in out
+    assert f"results in {root / 'shards' / fixture.SLUG / '0-of-1'}" in out
+    assert f"run `course grade {fixture.SLUG} --merge`" in out
     assert main(["grade", "--course-dir", str(root), "--shard", "0/1"]) == 0
     assert "3 of 3 submissions were graded by an earlier run" in capsys.readouterr().out
     assert main(["grade", "--course-dir", str(root), "--shard", "9/3"]) == 2
     assert "--shard: expected i/n" in capsys.readouterr().err
+
+
+def test_shard_runs_over_different_assignments_keep_apart(tmp_path):
+    root, _ = _course(tmp_path, students=BROKEN)
+    other = root / "solutions" / "00_other"
+    shutil.copytree(root / "solutions" / fixture.SLUG, other)
+    (other / f"{fixture.SLUG}.ipynb").rename(other / "00_other.ipynb")
+    release(root, ["00_other"])
+    submitted = root / "submitted" / "broken_json"
+    shutil.copytree(submitted / fixture.SLUG, submitted / "00_other")
+    grade(root, [fixture.SLUG], shard=(0, 1), progress=False)
+    grade(root, ["00_other"], shard=(0, 1), progress=False)
+    assert (root / "shards" / fixture.SLUG / "0-of-1" / shards.MANIFEST).is_file()
+    assert (root / "shards" / "00_other" / "0-of-1" / shards.MANIFEST).is_file()
+    with pytest.raises(CourseError, match=r"shards of several runs .*\(00_other, 00_tiny\): "
+                       r"name the assignments"):
+        shards.merge(root)
+    assert len(shards.merge(root, ["00_other"]).outcomes) == 1
+    assert len(shards.merge(root, [fixture.SLUG]).outcomes) == len(BROKEN)
+
+
+# ------------------------------------------------------------- failures and retries
+
+
+def _submission(root: Path, student: str):
+    return next(s for s in find_submissions(root, [fixture.SLUG]) if s.student == student)
+
+
+def test_a_time_out_is_final_only_for_limits_no_longer(tmp_path):
+    root, _ = _course(tmp_path, students=BROKEN)
+    dest = course_destination(root)
+    submission = _submission(root, "broken_json")
+    identity = {"fingerprint": "f", "assignment": "a"}
+    result = Result(fixture.SLUG, "broken_json", timed_out=True, error="time limit")
+    outcome = _finish(dest, submission, result, tmp_path / "no-work", identity, 20.0)
+    stored = gradebook.stored_scores(dest.url, dest.course, [fixture.SLUG])
+    assert outcome.score == 0 and not outcome.retry
+    assert _already_graded(dest, submission, "f", stored, 20.0) is not None
+    assert _already_graded(dest, submission, "f", stored, 10.0) is not None
+    assert _already_graded(dest, submission, "f", stored, 30.0) is None
+
+
+def test_a_grading_machine_failure_is_retried_and_stale_feedback_removed(tmp_path, capsys):
+    root, _ = _course(tmp_path, students=BROKEN)
+    dest = course_destination(root)
+    submission = _submission(root, "broken_json")
+    old_feedback = root / "feedback" / "broken_json" / fixture.SLUG / f"{fixture.SLUG}.html"
+    old_feedback.parent.mkdir(parents=True)
+    old_feedback.write_text("last week's feedback")
+    died = Result(fixture.SLUG, "broken_json", retry=True, error="the grading worker died")
+    outcome = _finish(dest, submission, died, tmp_path / "no-work",
+                      {"fingerprint": "f", "assignment": "a"}, 60.0)
+    assert outcome.retry and "worker died" in outcome.error
+    assert not old_feedback.exists()
+    assert records.load(root, fixture.SLUG, "broken_json") is None  # no record: retried
+    log = (root / records.LOG_DIR / fixture.SLUG / "broken_json.log").read_text()
+    assert "the grading worker died" in log
+
+
+def test_the_cli_exits_1_when_the_grading_machine_failed(tmp_path, capsys, monkeypatch):
+    root, _ = _course(tmp_path, students=BROKEN)
+    import course_lib.grading.grade as grade_module
+
+    real_finish = grade_module._finish
+
+    def failing_store(dest, submission, *args):
+        if submission.student == "old_nbformat":
+            raise OSError("disk full")
+        return real_finish(dest, submission, *args)
+
+    monkeypatch.setattr(grade_module, "_finish", failing_store)
+    assert main(["grade", "--course-dir", str(root), "--no-progress"]) == 1
+    out = capsys.readouterr().out
+    assert "not stored (OSError: disk full); run again" in out
+    assert "1 submissions were not graded because the grading machine failed" in out
+    monkeypatch.setattr(grade_module, "_finish", real_finish)
+    assert main(["grade", "--course-dir", str(root), "--no-progress"]) == 0
+    assert "2 of 3 submissions were graded by an earlier run" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_at_once_and_keeps_what_was_finished(tmp_path):
+    root, _ = _course(tmp_path / "course")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    logs = root / records.LOG_DIR / fixture.SLUG
+    run = _course_cli(root, "--jobs", "1", env={**os.environ, "TMPDIR": str(scratch)})
+    assert _wait_until(lambda: len(list(logs.glob("*.json"))) >= 2, 240), run.communicate()
+    run.send_signal(signal.SIGINT)
+    start = time.monotonic()
+    _, err = run.communicate(timeout=60)
+    assert time.monotonic() - start < 20, "the queued submissions must not run on"
+    assert run.returncode == 130 and "interrupted" in err
+    assert _wait_until(lambda: not _processes_in(scratch), 15), _processes_in(scratch)
+    finished = len(list(logs.glob("*.json")))
+    assert 2 <= finished < len(STUDENTS)
+    report = grade(root, jobs=2, progress=False)
+    assert sum(o.resumed for o in report.outcomes) == finished
+
+
+def test_scratch_of_killed_runs_is_swept_and_live_runs_are_left_alone(tmp_path):
+    from course_lib.grading.grade import _hold_scratch, _sweep_scratch_of_dead_runs
+
+    dead, live, fresh = (tmp_path / f"course-grade-{name}" for name in ("dead", "live", "new"))
+    for folder in (dead, live, fresh):
+        (folder / "job00001").mkdir(parents=True)
+    hour_ago = time.time() - 3600
+    for folder in (dead, live):
+        os.utime(folder, (hour_ago, hour_ago))
+    with _hold_scratch(live):
+        os.utime(live, (hour_ago, hour_ago))
+        _sweep_scratch_of_dead_runs(tmp_path)
+        assert not dead.exists()
+        assert live.is_dir() and fresh.is_dir()
+
+
+@pytest.mark.slow
+def test_late_penalties_see_deadline_extensions(tmp_path):
+    """Workers grade in private gradebooks; a student's extension must reach them."""
+    from datetime import datetime
+
+    root, _ = _course(tmp_path, students=("correct",))
+    with (root / "nbgrader_config.py").open("a") as config:
+        config.write('c.LateSubmissionPlugin.penalty_method = "zero"\n')
+    course = gradebook.course_id(root)
+    with gradebook.opened(gradebook.db_url(root), course) as gb:
+        gb.update_or_create_assignment(fixture.SLUG, duedate=datetime(2026, 1, 1, 12, 0))
+    submitted = root / "submitted"
+    for student in ("late", "extended"):
+        shutil.copytree(submitted / "correct" / fixture.SLUG, submitted / student / fixture.SLUG)
+        (submitted / student / fixture.SLUG / "timestamp.txt").write_text(
+            "2026-01-01 13:00:00.000000 UTC")  # an hour after the deadline
+    gradebook.grant_extension(gradebook.db_url(root), fixture.SLUG, "extended", course, 7200)
+
+    report = {o.student: o.score for o in grade(root, jobs=2, progress=False).outcomes}
+
+    assert report == {"correct": 3, "extended": 3, "late": 0}
+    # Granting the extension afterwards makes the late submission due again.
+    gradebook.grant_extension(gradebook.db_url(root), fixture.SLUG, "late", course, 7200)
+    again = {o.student: (o.score, o.resumed) for o in grade(root, progress=False).outcomes}
+    assert again == {"correct": (3, True), "extended": (3, True), "late": (3, False)}

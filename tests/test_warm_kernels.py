@@ -90,10 +90,14 @@ def test_interrupts_reach_the_kernel_and_a_kill_leaves_nothing(zygote, tmp_path)
     process, env = zygote
     manager, client = _start(env, tmp_path)
     try:
-        msg_id = client.execute("import time\ntime.sleep(60)")
-        time.sleep(1.0)
+        msg_id = client.execute("import time\nprint('sleeping', flush=True)\ntime.sleep(60)")
+        while True:  # interrupt only once the cell is really running, however loaded we are
+            message = client.get_iopub_msg(timeout=60)
+            if message["parent_header"].get("msg_id") == msg_id and \
+                    message["content"].get("text", "").startswith("sleeping"):
+                break
         manager.interrupt_kernel()
-        reply = client.get_shell_msg(timeout=20)
+        reply = client.get_shell_msg(timeout=60)
         assert reply["parent_header"]["msg_id"] == msg_id
         assert reply["content"]["ename"] == "KeyboardInterrupt"
         out, _ = _run(client, "print('still alive')")
@@ -103,7 +107,7 @@ def test_interrupts_reach_the_kernel_and_a_kill_leaves_nothing(zygote, tmp_path)
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)  # SIGKILL to the launcher
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while process_tree(process.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert process_tree(process.pid) == []

@@ -45,7 +45,7 @@ def _check(args: argparse.Namespace) -> int:
 def _grade(args: argparse.Namespace) -> int:
     from course_lib.grading import shards
     from course_lib.grading.course import CourseError, course_dir
-    from course_lib.grading.grade import grade
+    from course_lib.grading.grade import feedback_dir, grade
     from course_lib.grading.report import outcome_table
 
     shards_dir = Path(args.shards_dir) if args.shards_dir else None
@@ -69,12 +69,17 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"\n{resumed} of {len(report.outcomes)} submissions were graded by an earlier "
               "run and kept (--force regrades them)")
     if report.csv is None:
-        where = shards.folder(root, shard, shards_dir)
+        where = shards.folder(root, shard, report.slugs, shards_dir)
         print(f"\nshard {args.shard} done in {report.seconds:.0f} s: results in {where}; "
-              "when every shard is done, run `course grade --merge`")
+              f"when every shard is done, run `course grade {' '.join(report.slugs)} --merge`")
     else:
-        print(f"\nwrote {report.csv} and feedback under {root / 'feedback'} "
+        print(f"\nwrote {report.csv} and feedback under {feedback_dir(root)} "
               f"in {report.seconds:.0f} s")
+    failed = [o for o in report.outcomes if o.retry]
+    if failed:
+        print(f"\n{len(failed)} submissions were not graded because the grading machine "
+              "failed (see their notes); run the same command again to grade them")
+        return 1
     return 0
 
 
@@ -109,9 +114,16 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+def _usable_cores() -> int:
+    """Cores this process may run on (a Slurm allocation or cpuset, not the whole node)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``release``, ``check``, ``grade`` and ``demo`` subcommands."""
-    default_jobs = max(1, (os.cpu_count() or 1))
+    default_jobs = _usable_cores()
 
     release = subparsers.add_parser(
         "release", help="regenerate notebooks/ from solutions/ (nbgrader generate_assignment)")
@@ -142,9 +154,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     grade.add_argument("--cold-kernels", action="store_true", help="start every kernel from "
                        "scratch instead of forking one that has done its imports (slower)")
     grade.add_argument("--shard", metavar="I/N", help="grade only part I of N (0-based), into "
-                       "shards/I-of-N/, e.g. one Slurm array task or Kubernetes pod each")
-    grade.add_argument("--merge", action="store_true", help="combine finished shards into the "
-                       "course's gradebook, folders and grades.csv")
+                       "shards/SLUG.../I-of-N/, e.g. one Slurm array task or Kubernetes pod each")
+    grade.add_argument("--merge", action="store_true", help="combine the finished shards of "
+                       "the run over SLUG... into the course's gradebook, folders and grades.csv")
     grade.add_argument("--shards-dir", metavar="DIR", help="where shards keep their results "
                        "(default: <course>/shards)")
     grade.set_defaults(handler=_grade)

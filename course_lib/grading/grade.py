@@ -22,6 +22,7 @@ i-th of n parts is graded, into a folder of its own (see
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import shutil
 import sys
@@ -67,6 +68,7 @@ class Outcome:
     flags: list[str] = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     resumed: bool = False
+    retry: bool = False
 
 
 @dataclass
@@ -76,6 +78,7 @@ class BatchReport:
     outcomes: list[Outcome]
     csv: Path | None
     seconds: float
+    slugs: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,11 @@ class Destination:
     course: str
     autograded: str = "autograded"
     feedback: str = "feedback"
+
+
+def feedback_dir(root: Path) -> Path:
+    """The course's feedback directory."""
+    return root / str(load_config(root).CourseDirectory.get("feedback_directory", "feedback"))
 
 
 def course_destination(root: Path, folder: Path | None = None, url: str | None = None
@@ -155,15 +163,16 @@ def inspect(root: Path, submission: Submission) -> Submission:
     return submission
 
 
-def copy_results(source: Path, dest: Destination, slug: str, student: str) -> None:
+def copy_results(source: Path | None, dest: Destination, slug: str, student: str) -> None:
     """Replace the destination's autograded notebook and feedback of one submission by
-    those under ``source`` (a worker's directory or a shard's folder)."""
+    those under ``source`` (a worker's directory or a shard's folder); with no
+    ``source``, remove them, so no student is sent an earlier run's feedback."""
     for name in (dest.autograded, dest.feedback):
-        produced = source / name / student / slug
         target = dest.folder / name / student / slug
         if target.exists():
             shutil.rmtree(target)
-        if produced.is_dir():
+        produced = source / name / student / slug if source is not None else None
+        if produced is not None and produced.is_dir():
             shutil.copytree(produced, target)
 
 
@@ -181,14 +190,20 @@ def _log_text(outcome: Outcome, result: Result | None) -> str:
 
 
 def _finish(dest: Destination, submission: Submission, result: Result | None,
-            work: Path | None, fingerprint: str) -> Outcome:
-    """Store one finished submission's grades, files, log and record (in that order)."""
+            work: Path | None, identity: dict, timeout: float) -> Outcome:
+    """Store one finished submission's grades, files, log and record (in that order).
+
+    A submission the grading machine failed (a worker that died, an internal error)
+    gets no record: the next run grades it again. One that ran out of time records
+    the limit, so a run with a longer ``--timeout`` grades it again.
+    """
     merged = False
-    if result is not None and work is not None and not result.timed_out:
+    usable = result is not None and work is not None and not result.timed_out
+    if usable:
         merged = gradebook.merge_submission(gradebook.sqlite_url(work / "gradebook.db"),
                                             dest.url, submission.slug, submission.student,
                                             dest.course)
-        copy_results(work, dest, submission.slug, submission.student)
+    copy_results(work if usable else None, dest, submission.slug, submission.student)
     if not merged:
         gradebook.write_submission(dest.url, submission.slug, submission.student, dest.course,
                                    None)
@@ -200,21 +215,38 @@ def _finish(dest: Destination, submission: Submission, result: Result | None,
         submission.slug, submission.student, score, max_score,
         error=submission.problem or (result.error if result else ""),
         seconds=result.seconds if result else 0.0, flags=submission.flags,
-        timings=dict(result.timings) if result else {},
+        timings=dict(result.timings) if result else {}, retry=bool(result and result.retry),
     )
     log = records.path(dest.folder, submission.slug, submission.student).with_suffix(".log")
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(_log_text(outcome, result), encoding="utf-8")
-    records.save(dest.folder, submission.slug, submission.student,
-                 {"fingerprint": fingerprint, "outcome": asdict(outcome)})
+    if not outcome.retry:
+        record = {**identity, "outcome": asdict(outcome)}
+        if result is not None and result.timed_out:
+            record["timed_out_after"] = timeout
+        records.save(dest.folder, submission.slug, submission.student, record)
     return outcome
 
 
+def _finish_safely(dest: Destination, submission: Submission, result: Result | None,
+                   work: Path | None, identity: dict, timeout: float) -> Outcome:
+    """:func:`_finish`, but a failure to store one submission does not end the batch."""
+    try:
+        return _finish(dest, submission, result, work, identity, timeout)
+    except Exception as error:  # the next run retries it (no record was written)
+        return Outcome(submission.slug, submission.student, retry=True,
+                       error=f"not stored ({type(error).__name__}: {error}); run again")
+
+
 def _already_graded(dest: Destination, submission: Submission, fingerprint: str,
-                    stored: dict[tuple[str, str], tuple[float, float]]) -> Outcome | None:
-    """The outcome of an earlier run, if it graded exactly this and its grades are stored."""
+                    stored: dict[tuple[str, str], tuple[float, float]], timeout: float
+                    ) -> Outcome | None:
+    """The outcome of an earlier run, if it graded exactly this and its grades are stored
+    (a time-out counts only if this run's limit is no longer)."""
     record = records.load(dest.folder, submission.slug, submission.student)
     if not record or record.get("fingerprint") != fingerprint:
+        return None
+    if record.get("timed_out_after", timeout) < timeout:
         return None
     if (submission.slug, submission.student) not in stored:
         return None
@@ -257,7 +289,7 @@ def grade(
         scratch_dir: where workers' private directories go (default: the system's
             temporary directory); removed afterwards.
         shard: ``(i, n)``: grade only the i-th of n parts (0-based), into
-            ``shards_dir/<i>-of-<n>/``; combine the parts with
+            ``shards_dir/<slugs>/<i>-of-<n>/``; combine the parts with
             :func:`course_lib.grading.shards.merge`.
         shards_dir: where shards keep their results (default ``<root>/shards``).
         force: regrade submissions an earlier run finished (default: resume).
@@ -273,23 +305,24 @@ def grade(
     _check_arguments(jobs, timeout)
     start = time.perf_counter()
     overrides = dict(overrides or {})
-    submissions = find_submissions(root, resolve_slugs(root, slugs))
+    chosen = resolve_slugs(root, slugs)
+    submissions = find_submissions(root, chosen)
     if shard is None:
         gradebook.ensure_assignments(root, sorted({s.slug for s in submissions}))
         dest = course_destination(root)
     else:
         submissions = shards.select(submissions, shard)
-        dest = shards.begin(root, shard, submissions, shards_dir)
+        dest = shards.begin(root, shard, chosen, submissions, shards_dir)
     outcomes = _run_batch(root, dest, submissions, jobs=jobs, timeout=timeout,
                           overrides=overrides, progress=progress, scratch_dir=scratch_dir,
                           force=force, warm_kernels=warm_kernels)
     csv = None
     if shard is None:
         csv = gradebook.export_csv(root, root / "grades.csv")
-    else:
+    elif not any(o.retry for o in outcomes):
         shards.complete(dest)
     outcomes.sort(key=lambda o: (o.slug, o.student))
-    return BatchReport(outcomes, csv, time.perf_counter() - start)
+    return BatchReport(outcomes, csv, time.perf_counter() - start, chosen)
 
 
 def _run_batch(root: Path, dest: Destination, submissions: list[Submission], *, jobs: int,
@@ -299,36 +332,76 @@ def _run_batch(root: Path, dest: Destination, submissions: list[Submission], *, 
     from tqdm.auto import tqdm
 
     outcomes, todo = [], []
-    digests = {slug: records.assignment_digest(root, slug, overrides)
-               for slug in {s.slug for s in submissions}}
-    stored = {} if force else gradebook.stored_scores(dest.url, dest.course, list(digests))
+    slugs = sorted({s.slug for s in submissions})
+    defined = gradebook.definitions(dest.url, slugs, dest.course) if slugs else {}
+    digests = {slug: records.assignment_digest(root, slug, overrides, defined[slug])
+               for slug in slugs}
+    stored = {} if force else gradebook.stored_scores(dest.url, dest.course, slugs)
+    extended = gradebook.extensions(dest.url, dest.course, slugs)
     for submission in submissions:
-        fingerprint = records.fingerprint(submission.folder, digests[submission.slug])
-        earlier = None if force else _already_graded(dest, submission, fingerprint, stored)
+        # A deadline extension granted later makes the submission due again.
+        extension = extended.get((submission.slug, submission.student))
+        assignment = digests[submission.slug] + (f"+extension={extension}" if extension else "")
+        identity = {"fingerprint": records.fingerprint(submission.folder, assignment),
+                    "assignment": assignment}
+        earlier = None if force else _already_graded(dest, submission, identity["fingerprint"],
+                                                     stored, timeout)
         if earlier is not None:
             outcomes.append(earlier)
         else:
-            todo.append((inspect(root, submission), fingerprint))
+            todo.append((inspect(root, submission), identity))
     bar = tqdm(total=len(submissions), initial=len(outcomes), unit="submission",
                desc="grading", disable=not progress, file=sys.stderr)
     if todo:
         if scratch_dir is not None:
             Path(scratch_dir).mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix="course-grade-", dir=scratch_dir) as scratch:
+        _sweep_scratch_of_dead_runs(Path(scratch_dir or tempfile.gettempdir()))
+        with tempfile.TemporaryDirectory(prefix="course-grade-", dir=scratch_dir) as scratch, \
+                _hold_scratch(Path(scratch)):
             template = Path(scratch) / "template.db"
-            gradebook.copy_assignments(gradebook.db_url(root), gradebook.sqlite_url(template),
+            gradebook.copy_assignments(dest.url, gradebook.sqlite_url(template),
                                        sorted({s.slug for s, _ in todo}), dest.course)
             workers = [WorkerProcess(Path(scratch), f"worker{n}", warm_kernels)
                        for n in range(jobs)]
             outcomes += _dispatch(root, dest, todo, Path(scratch), template, bar, workers,
-                                  timeout=timeout, overrides=overrides)
+                                  timeout=timeout, overrides=overrides, extended=extended)
     bar.close()
     return outcomes
 
 
-def _dispatch(root: Path, dest: Destination, todo: list[tuple[Submission, str]], scratch: Path,
+def _sweep_scratch_of_dead_runs(parent: Path) -> None:
+    """Remove the scratch folders (copies of submissions) of runs that were killed.
+
+    A live run holds an exclusive lock on its folder's ``.lock`` (see
+    :func:`_hold_scratch`); a lock nobody holds belongs to a dead run.
+    """
+    import fcntl
+
+    for folder in parent.glob("course-grade-*"):
+        with contextlib.suppress(OSError):
+            if time.time() - folder.stat().st_mtime < 60:
+                continue  # just created: its run may not hold the lock yet
+        lock = folder / ".lock"
+        try:
+            with lock.open("a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # alive (locked), not ours, or not a run's folder
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _hold_scratch(scratch: Path):
+    """Lock ``scratch`` for this run's lifetime (the lock dies with the process)."""
+    import fcntl
+
+    handle = (scratch / ".lock").open("a")
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
+def _dispatch(root: Path, dest: Destination, todo: list[tuple[Submission, dict]], scratch: Path,
               template: Path, bar, pool_of: list[WorkerProcess], *, timeout: float,
-              overrides: dict) -> list[Outcome]:
+              overrides: dict, extended: dict[tuple[str, str], float]) -> list[Outcome]:
     """Hand the submissions to the workers; finish each as it completes."""
     jobs = len(pool_of)
     workers: queue.Queue[WorkerProcess] = queue.Queue()
@@ -349,22 +422,32 @@ def _dispatch(root: Path, dest: Destination, todo: list[tuple[Submission, str]],
         bar.set_postfix_str(f"{outcome.student}/{outcome.slug}", refresh=False)
         bar.update()
 
+    pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = {}
-            for index, (submission, fingerprint) in enumerate(todo):
-                if submission.problem:
-                    finished(_finish(dest, submission, None, None, fingerprint))
-                    continue
-                work = scratch / f"job{index:05d}"
-                job = Job(str(root), submission.slug, submission.student, str(work),
-                          str(template), overrides)
-                futures[pool.submit(run_on_free_worker, job)] = (submission, work, fingerprint)
-            for future in as_completed(futures):
-                submission, work, fingerprint = futures[future]
-                finished(_finish(dest, submission, future.result(), work, fingerprint))
-                shutil.rmtree(work, ignore_errors=True)
+        futures = {}
+        for index, (submission, identity) in enumerate(todo):
+            if submission.problem:
+                finished(_finish_safely(dest, submission, None, None, identity, timeout))
+                continue
+            work = scratch / f"job{index:05d}"
+            job = Job(str(root), submission.slug, submission.student, str(work),
+                      str(template), overrides,
+                      extended.get((submission.slug, submission.student)))
+            futures[pool.submit(run_on_free_worker, job)] = (submission, work, identity)
+        for future in as_completed(futures):
+            submission, work, identity = futures[future]
+            finished(_finish_safely(dest, submission, future.result(), work, identity,
+                                    timeout))
+            shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        # Ctrl-C or a failure of the batch itself: queued submissions must not run on for
+        # nobody, and running ones are killed (finished ones are stored and kept).
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in pool_of:
+            worker.stop(kill=True)
+        raise
     finally:
-        while not workers.empty():
-            workers.get().stop()
+        pool.shutdown(wait=True)
+        for worker in pool_of:
+            worker.stop()
     return outcomes

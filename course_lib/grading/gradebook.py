@@ -57,6 +57,11 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite:")
 
 
+def db_path(url: str) -> Path:
+    """The file of a SQLite gradebook URL."""
+    return Path(url.removeprefix("sqlite:///"))
+
+
 @contextmanager
 def opened(url: str, course: str = "default_course") -> Iterator:
     """nbgrader's :class:`~nbgrader.api.Gradebook` at ``url``, without SQLAlchemy's chatter.
@@ -113,7 +118,8 @@ def _retry(attempt: Callable[[], T], gb) -> T:
 
 
 def _is_race(error: Exception) -> bool:
-    """A failure another grader's concurrent transaction can cause (worth a retry).
+    """A failure another grader's concurrent transaction (or a dropped connection to the
+    server) can cause: worth a retry.
 
     nbgrader turns a unique-constraint violation into ``InvalidEntry`` with the driver's
     message; creating tables at the same time fails on PostgreSQL's catalog.
@@ -123,12 +129,13 @@ def _is_race(error: Exception) -> bool:
     text = str(error).lower()
     return isinstance(error, IntegrityError) or any(word in text for word in (
         "unique", "duplicate", "already exists", "deadlock", "could not serialize",
-        "database is locked"))
+        "database is locked", "server closed the connection", "connection reset",
+        "terminating connection", "could not connect", "connection refused"))
 
 
 def assignment_names(url: str, course: str) -> set[str]:
     """Assignments recorded in the gradebook at ``url`` (a missing SQLite file has none)."""
-    if is_sqlite(url) and not Path(url.removeprefix("sqlite:///")).exists():
+    if is_sqlite(url) and not db_path(url).exists():
         return set()
     with opened(url, course) as gb:
         return {assignment.name for assignment in gb.assignments}
@@ -181,8 +188,15 @@ def _definition(gb, slug: str) -> tuple:
         cells += [("update_or_create_source_cell", c.name,
                    {"cell_type": c.cell_type, "locked": c.locked, "source": c.source,
                     "checksum": c.checksum}) for c in nb.source_cells]
-        notebooks.append((nb.name, cells))
-    return slug, assignment.duedate, notebooks
+        notebooks.append((nb.name, sorted(cells, key=lambda cell: cell[:2])))
+    return slug, assignment.duedate, sorted(notebooks)
+
+
+def definitions(url: str, slugs: Sequence[str], course: str) -> dict[str, str]:
+    """``{slug: text}``: each assignment as the gradebook defines it (due date, cells,
+    points, checksums), for fingerprints: autograde restores test cells from it."""
+    with opened(url, course) as gb:
+        return {slug: repr(_definition(gb, slug)) for slug in slugs}
 
 
 def read_submission(url: str, slug: str, student: str, course: str) -> dict | None:
@@ -239,7 +253,7 @@ def merge_submission(source: str, target: str, slug: str, student: str, course: 
     Returns:
         False if ``source`` has no such submission (nothing merged).
     """
-    if is_sqlite(source) and not Path(source.removeprefix("sqlite:///")).exists():
+    if is_sqlite(source) and not db_path(source).exists():
         return False
     recorded = read_submission(source, slug, student, course)
     if recorded is None:
@@ -259,8 +273,13 @@ def flag(url: str, slug: str, student: str, course: str) -> None:
         _retry(mark, gb)
 
 
+def final_score(submission) -> float:
+    """A submission's score after its late penalty, as nbgrader's CSV export has it."""
+    return max(0.0, float(submission.score) - float(submission.late_submission_penalty or 0))
+
+
 def score_of(url: str, slug: str, student: str, course: str) -> tuple[float, float] | None:
-    """(score, max score) of one submission, or None if the gradebook lacks it."""
+    """(score after any late penalty, max score) of one submission, or None if absent."""
     from nbgrader.api import MissingEntry
 
     with opened(url, course) as gb:
@@ -268,23 +287,50 @@ def score_of(url: str, slug: str, student: str, course: str) -> tuple[float, flo
             submission = gb.find_submission(slug, student)
         except MissingEntry:
             return None
-        return float(submission.score), float(submission.max_score)
+        return final_score(submission), float(submission.max_score)
 
 
 def stored_scores(url: str, course: str, slugs: Sequence[str]
                   ) -> dict[tuple[str, str], tuple[float, float]]:
     """``{(slug, student): (score, max score)}`` of every submission of ``slugs`` in one
     pass (a missing SQLite file has none)."""
-    if is_sqlite(url) and not Path(url.removeprefix("sqlite:///")).exists():
+    if is_sqlite(url) and not db_path(url).exists():
         return {}
     found = {}
     with opened(url, course) as gb:
         names = {assignment.name for assignment in gb.assignments}
         for slug in set(slugs) & names:
             for submission in gb.assignment_submissions(slug):
-                found[slug, submission.student.id] = (float(submission.score),
+                found[slug, submission.student.id] = (final_score(submission),
                                                       float(submission.max_score))
     return found
+
+
+def extensions(url: str, course: str, slugs: Sequence[str]) -> dict[tuple[str, str], float]:
+    """``{(slug, student): seconds}`` of every deadline extension granted in the gradebook
+    (nbgrader keeps them on the submission row, where late penalties look for them)."""
+    found = {}
+    if is_sqlite(url) and not db_path(url).exists():
+        return found
+    with opened(url, course) as gb:
+        names = {assignment.name for assignment in gb.assignments}
+        for slug in set(slugs) & names:
+            for submission in gb.assignment_submissions(slug):
+                if submission.extension:
+                    found[slug, submission.student.id] = submission.extension.total_seconds()
+    return found
+
+
+def grant_extension(url: str, slug: str, student: str, course: str, seconds: float) -> None:
+    """Record a deadline extension for one student (as formgrader's extension field does)."""
+    from datetime import timedelta
+
+    with opened(url, course) as gb:
+        def store() -> None:
+            gb.update_or_create_student(student)
+            gb.update_or_create_submission(slug, student, extension=timedelta(seconds=seconds))
+
+        _retry(store, gb)
 
 
 def scores(where: Path | str, slug: str) -> dict[str, dict[str, float]]:

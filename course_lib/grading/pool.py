@@ -86,7 +86,8 @@ class WorkerProcess:
             if not line:
                 self.stop(kill=True)
                 return Result(job.slug, job.student, seconds=time.perf_counter() - start,
-                              error=f"the grading worker died: {self._stderr_tail()}")
+                              retry=True, error=(f"the grading worker died "
+                                                 f"({self._stderr_tail()}); run again"))
             if line.strip() == f"DONE {job_file}":
                 return Result(**json.loads((work / "result.json").read_text(encoding="utf-8")))
 

@@ -10,9 +10,11 @@ flight, and redoes only those: their grades are rewritten through
 ``update_or_create``, never added twice.
 
 The fingerprint covers everything a grade depends on: the submitted files, the
-assignment's source folder (tests, hidden tests, helper files), the course's
-``nbgrader_config.py``, the run's nbgrader overrides and course_lib's version. A
-resubmission or an edited test makes the submission due again.
+assignment's source folder (helper files), the gradebook's definition of the
+assignment (the test cells autograde restores, points, due date: ``course release``
+updates it after tests are edited), the course's ``nbgrader_config.py``, the run's
+nbgrader overrides and course_lib's version. A resubmission, or a test edited and
+released, makes the submission due again.
 """
 
 from __future__ import annotations
@@ -33,12 +35,13 @@ def _hash_tree(digest, folder: Path) -> None:
         digest.update(hashlib.sha256(path.read_bytes()).digest())
 
 
-def assignment_digest(root: Path, slug: str, overrides: dict) -> str:
+def assignment_digest(root: Path, slug: str, overrides: dict, definition: str = "") -> str:
     """A SHA-256 of what every submission's grade of ``slug`` depends on: the source
-    folder, the config, the overrides and course_lib's version (computed once a run)."""
+    folder, the gradebook's ``definition`` of the assignment (the tests autograde
+    restores), the config, the overrides and course_lib's version (once a run)."""
     from course_lib import __version__
 
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(definition.encode())
     _hash_tree(digest, source_dir(root) / slug)
     digest.update((root / CONFIG_FILE).read_bytes())
     digest.update(json.dumps(overrides, sort_keys=True, default=str).encode())

@@ -6,7 +6,7 @@ nothing but the submission's name, so n machines (a Slurm job array, a Kubernete
 indexed Job) that see the same ``submitted/`` folder grade every submission exactly
 once between them, without talking to each other.
 
-A shard writes only inside its own folder, ``shards/<i>-of-<n>/``: its autograded
+A shard writes only inside its own folder, ``shards/<slugs>/<i>-of-<n>/``: its autograded
 notebooks, feedback, logs, records (so a killed shard resumes like any run), a
 manifest ``shard.json`` and, when the course's gradebook is a SQLite file (which must
 not be shared between machines), a SQLite gradebook of its own. When the course's
@@ -68,9 +68,19 @@ def select(submissions: Sequence[Submission], shard: tuple[int, int]) -> list[Su
     return [s for s in submissions if owner(s.slug, s.student, count) == index]
 
 
-def folder(root: Path, shard: tuple[int, int], shards_dir: Path | None = None) -> Path:
-    """Where shard ``(i, n)`` keeps its results."""
-    return Path(shards_dir or root / "shards") / f"{shard[0]}-of-{shard[1]}"
+def run_key(slugs: Sequence[str]) -> str:
+    """The folder name of one sharded run: its assignments, joined by ``+``."""
+    return "+".join(sorted(slugs))
+
+
+def folder(root: Path, shard: tuple[int, int], slugs: Sequence[str],
+           shards_dir: Path | None = None) -> Path:
+    """Where shard ``(i, n)`` of a run over ``slugs`` keeps its results."""
+    return _runs_dir(root, shards_dir) / run_key(slugs) / f"{shard[0]}-of-{shard[1]}"
+
+
+def _runs_dir(root: Path, shards_dir: Path | None) -> Path:
+    return Path(shards_dir or root / "shards")
 
 
 def _destination(root: Path, where: Path, own_gradebook: bool) -> Destination:
@@ -78,29 +88,45 @@ def _destination(root: Path, where: Path, own_gradebook: bool) -> Destination:
     return course_destination(root, folder=where, url=url)
 
 
-def begin(root: Path, shard: tuple[int, int], submissions: Sequence[Submission],
-          shards_dir: Path | None = None) -> Destination:
-    """Prepare shard ``(i, n)``'s folder and manifest; return where it writes.
+def begin(root: Path, shard: tuple[int, int], slugs: Sequence[str],
+          submissions: Sequence[Submission], shards_dir: Path | None = None) -> Destination:
+    """Prepare shard ``(i, n)``'s folder and manifest.
+
+    With a SQLite course gradebook the shard reads it once, from a plain copy (n
+    machines opening one SQLite file on a network filesystem is what SQLite warns
+    against), into a gradebook of its own.
+
+    Returns:
+        Where the shard writes (its workers copy the assignments from ``dest.url``).
 
     Raises:
         CourseError: an assignment is not in the course's gradebook yet. Releasing it
             writes the gradebook and ``notebooks/``, which n shards must not all do at once.
     """
-    slugs = sorted({s.slug for s in submissions})
-    course = gradebook.course_id(root)
-    missing = set(slugs) - gradebook.assignment_names(gradebook.db_url(root), course)
+    where = folder(root, shard, slugs, shards_dir)
+    where.mkdir(parents=True, exist_ok=True)
+    course, course_url = gradebook.course_id(root), gradebook.db_url(root)
+    own = gradebook.is_sqlite(course_url)
+    source = course_url
+    if own and gradebook.db_path(course_url).exists():
+        snapshot = where / "course-snapshot.db"
+        shutil.copyfile(gradebook.db_path(course_url), snapshot)
+        source = gradebook.sqlite_url(snapshot)
+    needed = sorted({s.slug for s in submissions})
+    missing = set(needed) - gradebook.assignment_names(source, course)
     if missing:
         raise CourseError(f"{', '.join(sorted(missing))} not in the gradebook yet: run "
                           f"`course release {' '.join(sorted(missing))}` once before the shards")
-    where = folder(root, shard, shards_dir)
-    where.mkdir(parents=True, exist_ok=True)
-    own = gradebook.is_sqlite(gradebook.db_url(root))
     dest = _destination(root, where, own)
     if own:
-        gradebook.copy_assignments(gradebook.db_url(root), dest.url, slugs, course)
+        gradebook.copy_assignments(source, dest.url, needed, course)
+        for (slug, student), seconds in gradebook.extensions(source, course, needed).items():
+            gradebook.grant_extension(dest.url, slug, student, course, seconds)
+        if source != course_url:
+            gradebook.db_path(source).unlink()
     _write_manifest(where, {
-        "shard": shard[0], "of": shard[1], "own_gradebook": own, "complete": False,
-        "submissions": [[s.slug, s.student] for s in submissions],
+        "shard": shard[0], "of": shard[1], "slugs": list(slugs), "own_gradebook": own,
+        "complete": False, "submissions": [[s.slug, s.student] for s in submissions],
     })
     return dest
 
@@ -112,6 +138,7 @@ def _write_manifest(where: Path, manifest: dict) -> None:
 
 
 def read_manifest(where: Path) -> dict:
+    """A shard's manifest: its index, count, assignments, submissions, completeness."""
     return json.loads((where / MANIFEST).read_text(encoding="utf-8"))
 
 
@@ -122,30 +149,43 @@ def complete(dest: Destination) -> None:
     _write_manifest(dest.folder, manifest)
 
 
-def _shard_folders(shards_dir: Path) -> dict[tuple[int, int], Path]:
-    if not shards_dir.is_dir():
-        raise CourseError(f"no shards to merge: {shards_dir} does not exist; run "
-                          "`course grade --shard i/n` first")
+def _run_folder(root: Path, slugs: Sequence[str] | None, shards_dir: Path | None) -> Path:
+    """The folder of the sharded run to merge: the one for ``slugs``, or the only one."""
+    runs = _runs_dir(root, shards_dir)
+    if slugs:
+        return runs / run_key(resolve_slugs(root, slugs))
+    found = sorted(p for p in runs.glob("*") if any(p.glob(f"*/{MANIFEST}")))
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise CourseError(f"shards of several runs in {runs} ({names}): name the assignments, "
+                          f"e.g. course grade {found[0].name.replace('+', ' ')} --merge")
+    if not found:
+        raise CourseError(f"no shards to merge in {runs}; run `course grade --shard i/n` first")
+    return found[0]
+
+
+def _shard_folders(run: Path) -> dict[tuple[int, int], Path]:
     found = {}
-    for path in sorted(shards_dir.iterdir()):
+    for path in sorted(run.iterdir()) if run.is_dir() else []:
         match = _FOLDER.match(path.name)
         if match and (path / MANIFEST).is_file():
             found[(int(match.group(1)), int(match.group(2)))] = path
     if not found:
-        raise CourseError(f"no shards to merge in {shards_dir}")
+        raise CourseError(f"no shards to merge in {run}; run `course grade --shard i/n` first")
     return found
 
 
-def _complete_split(shards_dir: Path) -> dict[int, Path]:
+def _complete_split(run: Path) -> dict[int, Path]:
     """The shards of the one split found, checked complete: ``{i: folder}``."""
-    found = _shard_folders(shards_dir)
+    found = _shard_folders(run)
     counts = sorted({count for _, count in found})
     if len(counts) > 1:
-        raise CourseError(f"shards of different splits in {shards_dir} (of {counts}); keep one")
+        raise CourseError(f"shards of different splits in {run} (of {counts}); delete the "
+                          "folders of the split you do not want")
     count = counts[0]
     missing = [str(i) for i in range(count) if (i, count) not in found]
     if missing:
-        raise CourseError(f"shards {', '.join(missing)} of {count} are missing in {shards_dir}; "
+        raise CourseError(f"shards {', '.join(missing)} of {count} are missing in {run}; "
                           "run them (course grade --shard i/n) before merging")
     unfinished = [str(i) for (i, _), path in sorted(found.items())
                   if not read_manifest(path)["complete"]]
@@ -155,30 +195,42 @@ def _complete_split(shards_dir: Path) -> dict[int, Path]:
     return {i: path for (i, _), path in found.items()}
 
 
-def _check_coverage(root: Path, manifests: dict[int, dict], slugs: Sequence[str]) -> None:
-    """Every submission now in ``submitted/`` was graded by the shard that owns it."""
-    covered = {(slug, student) for m in manifests.values() for slug, student in m["submissions"]}
-    now = {(s.slug, s.student) for s in find_submissions(root, slugs)}
-    ungraded = sorted(now - covered)
-    if ungraded:
-        listing = ", ".join(f"{student}/{slug}" for slug, student in ungraded[:5])
-        raise CourseError(f"{len(ungraded)} submissions arrived after the shards ran "
-                          f"({listing}); run the shards again (they resume), then merge")
+def _check_coverage(root: Path, manifests: dict[int, dict], folders: dict[int, Path]) -> None:
+    """Every submission now in ``submitted/`` was graded, as it is now, by its shard."""
+    slugs = sorted({slug for m in manifests.values() for slug in m["slugs"]})
+    now = {(s.slug, s.student): s.folder for s in find_submissions(root, slugs)}
+    covered = {(slug, student): i for i, m in manifests.items()
+               for slug, student in m["submissions"]}
+    stale = sorted(set(now) - set(covered))
+    for (slug, student), i in covered.items():
+        record = records.load(folders[i], slug, student) or {}
+        if (slug, student) in now and record.get("fingerprint") != records.fingerprint(
+                now[slug, student], record.get("assignment", "")):
+            stale.append((slug, student))
+    if stale:
+        listing = ", ".join(f"{student}/{slug}" for slug, student in sorted(stale)[:5])
+        raise CourseError(f"{len(stale)} submissions are new or changed since the shards graded "
+                          f"them ({listing}); run the shards again (they resume), then merge")
 
 
 def merge(root: Path, slugs: Sequence[str] | None = None, shards_dir: Path | None = None
           ) -> BatchReport:
     """Combine complete shards into the course's gradebook, folders and ``grades.csv``.
 
+    Args:
+        root: the course directory.
+        slugs: the assignments of the sharded run (default: the only run in the shards
+            folder).
+        shards_dir: where the shards are (default ``<root>/shards``).
+
     Raises:
         CourseError: a shard is missing or unfinished, shards of different splits are
-            mixed, or submissions arrived that no shard graded.
+            mixed, or a submission is new or changed since its shard graded it.
     """
     start = time.perf_counter()
-    folders = _complete_split(Path(shards_dir or root / "shards"))
+    folders = _complete_split(_run_folder(root, slugs, shards_dir))
     manifests = {i: read_manifest(path) for i, path in folders.items()}
-    chosen = resolve_slugs(root, slugs)
-    _check_coverage(root, manifests, chosen)
+    _check_coverage(root, manifests, folders)
     graded = sorted({slug for m in manifests.values() for slug, _ in m["submissions"]})
     gradebook.ensure_assignments(root, graded)
     course = course_destination(root)
@@ -189,15 +241,16 @@ def merge(root: Path, slugs: Sequence[str] | None = None, shards_dir: Path | Non
             outcomes.append(_merge_one(shard_dest, course, slug, student))
     csv = gradebook.export_csv(root, root / "grades.csv")
     outcomes.sort(key=lambda o: (o.slug, o.student))
-    return BatchReport(outcomes, csv, time.perf_counter() - start)
+    return BatchReport(outcomes, csv, time.perf_counter() - start,
+                       sorted({slug for m in manifests.values() for slug in m["slugs"]}))
 
 
 def _merge_one(shard: Destination, course: Destination, slug: str, student: str) -> Outcome:
     """Move one submission's grades and files from a shard into the course."""
     record = records.load(shard.folder, slug, student)
     if record is None:
-        raise CourseError(f"shard {shard.folder.name} has no record of {student}/{slug}; run "
-                          "it again (it resumes) before merging")
+        raise CourseError(f"shard {shard.folder.name} has no record of {student}/{slug} (the "
+                          "grading machine failed on it); run the shard again, then merge")
     if shard.url != course.url:
         recorded = gradebook.read_submission(shard.url, slug, student, shard.course)
         gradebook.write_submission(course.url, slug, student, course.course, recorded)

@@ -77,14 +77,10 @@ def _plain_kernel(argv: list[str]) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *argv])
 
 
-def _read_line(connection: socket.socket) -> dict | None:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = connection.recv(4096)
-        if not chunk:
-            return None
-        data += chunk
-    return json.loads(data)
+def _read_message(reader) -> dict | None:
+    """One JSON line from the zygote (None when it hung up)."""
+    line = reader.readline()
+    return json.loads(line) if line.endswith(b"\n") else None
 
 
 def launch(argv: list[str]) -> int:
@@ -99,25 +95,34 @@ def launch(argv: list[str]) -> int:
         connection.connect("\0" + address)
     except OSError:
         _plain_kernel(argv)
+    # Signals that arrive before the kernel exists are held, then passed on.
+    child, pending = 0, []
+
+    def forward(signum, _frame) -> None:
+        if child:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signum)
+        else:
+            pending.append(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(signum, forward)
     # The write end stays open for as long as this launcher lives, whoever kills it.
     death_read, _death_write = os.pipe()
     request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
     socket.send_fds(connection, [_HEADER.pack(len(request))], [0, 1, 2, death_read])
     connection.sendall(request)
     os.close(death_read)
-    started = _read_line(connection)
+    reader = connection.makefile("rb")
+    started = _read_message(reader)
     if not started:
         return 1
     child = started["pid"]
-
-    def forward(signum, _frame) -> None:
-        os.kill(child, signum)
-
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-        signal.signal(signum, forward)
-    ended = _read_line(connection)
+    for signum in pending:
+        forward(signum, None)
+    ended = _read_message(reader)
     if not ended:  # the zygote died: take the kernel down with us
-        os.kill(child, signal.SIGKILL)
+        forward(signal.SIGKILL, None)
         return 1
     return ended["exit"] if ended["exit"] >= 0 else 1
 
@@ -164,7 +169,7 @@ def _become_kernel(request: dict, fds: list[int], home: str,
 
     code = 1
     try:
-        for own in sockets:  # the kernel must not be able to take other launchers' calls
+        for own in sockets:
             own.close()
         os.setsid()
         for target, fd in zip((0, 1, 2), fds[:3]):
@@ -198,14 +203,19 @@ def _become_kernel(request: dict, fds: list[int], home: str,
         os._exit(code)
 
 
-def _fork_kernel(listener: socket.socket, connection: socket.socket, home: str) -> int:
-    """Fork one kernel for one launcher and tell the launcher its pid."""
+def _fork_kernel(others: tuple[socket.socket, ...], connection: socket.socket, home: str
+                 ) -> int:
+    """Fork one kernel for one launcher and tell the launcher its pid.
+
+    The child closes ``others`` (the listener, other launchers' connections): a kernel
+    must not be able to take or answer another launcher's calls.
+    """
     request, fds = _receive(connection)
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
-        _become_kernel(request, fds, home, (listener, connection))
+        _become_kernel(request, fds, home, (*others, connection))
     for fd in fds:
         os.close(fd)
     with contextlib.suppress(OSError):
@@ -213,13 +223,14 @@ def _fork_kernel(listener: socket.socket, connection: socket.socket, home: str) 
     return pid
 
 
-def _report_exit(connection: socket.socket, pid: int) -> None:
+def _report_exit(connection: socket.socket, pid: int, waiting: set[socket.socket]) -> None:
     """Wait for a kernel to end; tell its launcher the exit code."""
-    with connection:
-        _, status = os.waitpid(pid, 0)
-        with contextlib.suppress(OSError):  # a killed launcher took the kernel with it
-            connection.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode()
-                               + b"\n")
+    _, status = os.waitpid(pid, 0)
+    with contextlib.suppress(OSError):  # a killed launcher took the kernel with it
+        connection.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode()
+                           + b"\n")
+    waiting.discard(connection)
+    connection.close()
 
 
 def serve(address: str) -> None:
@@ -239,18 +250,21 @@ def serve(address: str) -> None:
     listener.listen(16)
     print("ready", flush=True)
     home = sys.path[0] if sys.path else ""
+    waiting: set[socket.socket] = set()  # launchers of running kernels
     while True:
         connection, _ = listener.accept()
         try:
             if not _same_user(connection):
                 connection.close()
                 continue
-            pid = _fork_kernel(listener, connection, home)
+            pid = _fork_kernel((listener, *waiting), connection, home)
         except (OSError, ValueError, ConnectionError) as error:
             print(f"zygote: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
             connection.close()
             continue
-        threading.Thread(target=_report_exit, args=(connection, pid), daemon=True).start()
+        waiting.add(connection)
+        threading.Thread(target=_report_exit, args=(connection, pid, waiting),
+                         daemon=True).start()
 
 
 def main(argv: list[str]) -> int:

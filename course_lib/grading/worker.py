@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from course_lib.grading import warm_kernels
+from course_lib.grading import gradebook, warm_kernels
 from course_lib.grading.course import CONFIG_FILE, load_config, nbgrader_api
 from course_lib.grading.feedback import FEEDBACK_PREPROCESSORS
 from course_lib.grading.processes import kill_all, process_tree
@@ -46,6 +46,8 @@ class Job:
         workdir: an empty private directory for this job.
         gradebook: a snapshot of the course's gradebook with the assignment in it.
         overrides: extra nbgrader config, ``{"Execute.timeout": 5}``.
+        extension: the student's deadline extension in seconds, if one was granted:
+            late penalties must see it, and the private gradebook starts without students.
     """
 
     course: str
@@ -54,6 +56,7 @@ class Job:
     workdir: str
     gradebook: str
     overrides: dict = field(default_factory=dict)
+    extension: float | None = None
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Result:
     timed_out: bool = False
     timings: dict = field(default_factory=dict)
     cell_errors: dict = field(default_factory=dict)
+    retry: bool = False  # the grading machine failed, not the submission: grade it again
 
 
 def _paths(root: Path) -> tuple[str, str, str]:
@@ -90,6 +94,9 @@ def prepare(job: Job) -> Path:
     shutil.copytree(course / submitted / job.student / job.slug,
                     work / submitted / job.student / job.slug)
     shutil.copy2(job.gradebook, work / "gradebook.db")
+    if job.extension:
+        gradebook.grant_extension(gradebook.sqlite_url(work / "gradebook.db"), job.slug,
+                                  job.student, gradebook.course_id(course), job.extension)
     return work
 
 
@@ -238,7 +245,8 @@ def serve(jobs_in, results_out, zygote: Zygote | None = None) -> None:
         try:
             result = run(job, zygote)
         except Exception as error:  # one broken job must not end the worker
-            result = Result(job.slug, job.student, error=f"{type(error).__name__}: {error}")
+            result = Result(job.slug, job.student, retry=True,
+                            error=f"grading failed ({type(error).__name__}: {error}); run again")
         (Path(job.workdir) / "result.json").write_text(json.dumps(asdict(result)),
                                                        encoding="utf-8")
         results_out.write(f"DONE {job_file}\n")

@@ -1,36 +1,40 @@
 #!/bin/bash
-# Grade one assignment as a Slurm job array: one shard per array task, then one merge.
+# Grade one assignment on a Slurm cluster: a job array with one shard per task, then a
+# merge that runs once every task has succeeded.
 #
-#   sbatch docs/cluster/grade-slurm.sh                     # submits the array and the merge
+#   bash docs/cluster/grade-slurm.sh          # on the login node: submits both jobs
 #
-# Assumes the course directory is on a filesystem every node mounts (home, /scratch,
-# NFS) and a Python environment with the course installed (pip install -e .) there too.
-# Each task writes only under shards/<i>-of-<n>/; a task that dies or is preempted can
-# simply be resubmitted: it resumes and grades only what it had not finished.
+# Settings (environment variables): COURSE_DIR, ASSIGNMENT, SHARDS, COURSE_VENV.
+# The course directory and the virtual environment (pip install -e . inside it) must be
+# on a filesystem every node mounts. Each task writes only under
+# shards/<assignment>/<i>-of-<SHARDS>/.
+#
+# A task that failed or was preempted: cancel the pending merge (scancel), resubmit
+# that task alone (sbatch --array=<i> docs/cluster/grade-slurm.sh; it resumes, grading
+# only what it had not finished), then merge by hand:
+#   course grade <assignment> --course-dir <dir> --merge
 #SBATCH --job-name=grade-shards
-#SBATCH --array=0-9
 #SBATCH --cpus-per-task=8
-#SBATCH --mem=8G
+#SBATCH --mem=16G
 #SBATCH --time=02:00:00
 #SBATCH --output=grade-%A_%a.out
 set -euo pipefail
 
 COURSE_DIR=${COURSE_DIR:-$HOME/course-2026}
 ASSIGNMENT=${ASSIGNMENT:-02_sigmoid_saturation}
-source "${COURSE_VENV:-$HOME/course-venv}/bin/activate"
+SHARDS=${SHARDS:-10}  # the same on every task, whatever the array it was resubmitted in
+COURSE_VENV=${COURSE_VENV:-$HOME/course-venv}
+export COURSE_DIR ASSIGNMENT SHARDS COURSE_VENV
 
 if [[ -z "${SLURM_ARRAY_TASK_ID:-}" ]]; then
-    echo "submit with sbatch: this script runs as a job array" >&2
-    exit 2
-fi
-
-# Task 0 also queues the merge, to run once every task of the array has succeeded.
-if [[ "$SLURM_ARRAY_TASK_ID" == 0 ]]; then
-    sbatch --dependency="afterok:${SLURM_ARRAY_JOB_ID}" --job-name=grade-merge \
+    # On the login node: the array, then the merge that waits for all of it.
+    array=$(sbatch --parsable --array="0-$((SHARDS - 1))" "$0")
+    sbatch --dependency="afterok:${array%%;*}" --job-name=grade-merge \
         --output=grade-merge-%j.out --time=00:30:00 \
-        --wrap="source ${COURSE_VENV:-$HOME/course-venv}/bin/activate && course grade ${ASSIGNMENT} --course-dir ${COURSE_DIR} --merge"
+        --wrap="\"$COURSE_VENV/bin/course\" grade \"$ASSIGNMENT\" --course-dir \"$COURSE_DIR\" --merge"
+    echo "submitted shards (job $array) and their merge"
+    exit 0
 fi
 
-course grade "$ASSIGNMENT" --course-dir "$COURSE_DIR" \
-    --shard "${SLURM_ARRAY_TASK_ID}/${SLURM_ARRAY_TASK_COUNT}" \
-    --jobs "$SLURM_CPUS_PER_TASK" --no-progress
+"$COURSE_VENV/bin/course" grade "$ASSIGNMENT" --course-dir "$COURSE_DIR" \
+    --shard "${SLURM_ARRAY_TASK_ID}/${SHARDS}" --jobs "$SLURM_CPUS_PER_TASK" --no-progress
