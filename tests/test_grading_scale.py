@@ -260,6 +260,15 @@ def test_a_shard_needs_the_assignment_released_first(tmp_path):
     with pytest.raises(CourseError, match=r"00_tiny not in the gradebook yet: run "
                        r"`course release 00_tiny` once before the shards"):
         grade(root, shard=(0, 2), progress=False)
+    release(root)
+    (root / "gradebook.db").rename(root / "elsewhere.db")  # now a gradebook without it
+    from nbgrader.api import Gradebook
+
+    with Gradebook(gradebook.db_url(root)):
+        pass
+    with pytest.raises(CourseError, match="not in the gradebook yet"):
+        grade(root, shard=(0, 2), progress=False)
+    assert not list((root / "shards").rglob("course-snapshot.db"))  # the copy is removed
 
 
 def test_cli_shard_and_resume_messages(tmp_path, capsys):

@@ -113,15 +113,19 @@ def begin(root: Path, shard: tuple[int, int], slugs: Sequence[str],
         shutil.copyfile(gradebook.db_path(course_url), snapshot)
         source = gradebook.sqlite_url(snapshot)
     needed = sorted({s.slug for s in submissions})
-    missing = set(needed) - gradebook.assignment_names(source, course)
-    if missing:
-        raise CourseError(f"{', '.join(sorted(missing))} not in the gradebook yet: run "
-                          f"`course release {' '.join(sorted(missing))}` once before the shards")
     dest = _destination(root, where, own)
-    if own:
-        gradebook.copy_assignments(source, dest.url, needed, course)
-        for (slug, student), seconds in gradebook.extensions(source, course, needed).items():
-            gradebook.grant_extension(dest.url, slug, student, course, seconds)
+    try:
+        missing = set(needed) - gradebook.assignment_names(source, course)
+        if missing:
+            raise CourseError(f"{', '.join(sorted(missing))} not in the gradebook yet: run "
+                              f"`course release {' '.join(sorted(missing))}` once before the "
+                              "shards")
+        if own:
+            gradebook.copy_assignments(source, dest.url, needed, course)
+            for (slug, student), seconds in gradebook.extensions(source, course,
+                                                                 needed).items():
+                gradebook.grant_extension(dest.url, slug, student, course, seconds)
+    finally:
         if source != course_url:
             gradebook.db_path(source).unlink()
     _write_manifest(where, {
