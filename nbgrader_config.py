@@ -10,8 +10,8 @@ file, so the two grade alike. See docs/instructors.md.
 c = get_config()  # noqa: F821 (injected by traitlets when nbgrader loads this file)
 
 #: The course's assignments, in course order; one notebook each, named like its folder.
-#: One list for the whole project: course_lib.grading.course.SLUGS.
-from course_lib.grading.course import SLUGS as ASSIGNMENTS  # noqa: E402, F401
+#: One list for the whole project: course_lib.SLUGS (from course_lib.NOTEBOOKS).
+from course_lib import SLUGS as ASSIGNMENTS  # noqa: E402, F401
 
 c.CourseDirectory.course_id = "activations-course"
 c.CourseDirectory.source_directory = "solutions"

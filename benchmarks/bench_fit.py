@@ -1,4 +1,4 @@
-"""How much does ``course_lib.train.fit`` cost over a bare PyTorch loop?
+"""How much does ``course_lib.lab.train.fit`` cost over a bare PyTorch loop?
 
 Both train the same model class from the same initial weights on the same
 pre-materialised batches (synthetic 28x28 "digits", so no data loading is
@@ -35,8 +35,8 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from course_lib.models import mlp
-from course_lib.train import fit, set_seed
+from course_lib.lab.models import mlp
+from course_lib.lab.train import fit, set_seed
 
 
 def small_cnn() -> nn.Sequential:

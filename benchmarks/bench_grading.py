@@ -12,7 +12,7 @@ broken (plain nbgrader records no grade for them, so there is nothing to compare
 2. ``cold``: ``course grade --jobs N --cold-kernels``: workers, but every kernel
    started from scratch (the pipeline before its overhead was cut);
 3. ``warm``: ``course grade --jobs N``: kernels forked from a zygote that has done
-   the imports (:mod:`course_lib.grading.warm_kernels`).
+   the imports (:mod:`course_lib.grading.scale.warm_kernels`).
 
 All three must give every student the same score on every graded cell. The report
 gives each run's wall-clock time, the speed-up over ``plain`` (the ratio of wall

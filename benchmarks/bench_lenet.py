@@ -1,7 +1,7 @@
 """How long does LeNet-5 take to reach 99 % test accuracy on full MNIST, on this CPU?
 
 Trains on all 60,000 training digits with the recipe of notebook 06
-(:func:`course_lib.lenet.train_lenet`: Adam, a one-cycle learning rate stepped every
+(:func:`course_lib.lab.lenet_training.train_lenet`: Adam, a one-cycle learning rate stepped every
 batch, batches sliced from pre-loaded tensors) and evaluates on the 10,000 test
 digits after every epoch. Reports the first epoch at or above the target accuracy,
 the training seconds up to it (evaluation not counted; also shown), images per
@@ -27,8 +27,9 @@ import time
 
 import torch
 
-from course_lib.lenet import LeNet5, TensorBatches, count_parameters, mnist_tensors, train_lenet
-from course_lib.train import Callback, evaluate, set_seed
+from course_lib.lab.lenet_training import TensorBatches, mnist_tensors, train_lenet
+from course_lib.lab.train import Callback, evaluate, set_seed
+from course_lib.reference.lenet import LeNet5, count_parameters
 
 #: name -> (LeNet5 arguments, epochs, peak learning rate)
 PRESETS = {

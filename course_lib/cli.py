@@ -3,7 +3,8 @@
 Each subcommand lives in a module of :mod:`course_lib.commands` that defines
 ``register(subparsers)``; registering stays cheap (no PyTorch, no nbgrader
 import) so ``course --help`` answers at once. A subcommand's handler returns
-the exit code.
+the exit code; a :class:`~course_lib.errors.CourseError` it raises is printed here, once,
+as one line (exit code 2).
 """
 
 from __future__ import annotations
@@ -14,13 +15,10 @@ import sys
 from collections.abc import Sequence
 
 from course_lib import __version__
+from course_lib.errors import CourseError
 
 #: Modules of course_lib.commands, in the order their subcommands are listed.
 COMMAND_MODULES: tuple[str, ...] = ("data", "grading")
-
-
-class UsageError(Exception):
-    """A problem with what the user asked for; printed as one line, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.handler(args) or 0)
-    except UsageError as error:
+    except CourseError as error:
         print(f"course {args.command}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

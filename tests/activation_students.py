@@ -18,28 +18,44 @@ import numpy as np
 
 import course_lib
 
-#: The reference modules an activation solution needs, in import order.
-_MODULES = ("_validate", "_logistic", "modern_activations", "activations")
-
 
 @cache
-def reference_as_student() -> types.ModuleType:
-    """``course_lib.activations``, re-run from its source as package ``student_lib``."""
+def student_copy(*names: str) -> types.SimpleNamespace:
+    """Reference modules (``"reference.norms"``...), re-run from their source as package
+    ``student_lib`` with their own copy of the argument checks: the reference's exact code,
+    as a student would have typed it, which the checks do not see as delegation.
+
+    Returns:
+        A namespace of the public names of the modules in ``names``.
+    """
     root = Path(course_lib.__file__).parent
-    package = types.ModuleType("student_lib")
-    package.__path__ = []
-    sys.modules["student_lib"] = package
+    modules: dict[str, types.ModuleType] = {"student_lib": types.ModuleType("student_lib")}
+    modules["student_lib"].__path__ = []
+    sys.modules.update(modules)
     try:
-        for name in _MODULES:
+        for name in ("_validate", "reference", *names):
             module = types.ModuleType(f"student_lib.{name}")
-            sys.modules[module.__name__] = module
-            setattr(package, name, module)
-            source = (root / f"{name}.py").read_text().replace("course_lib", "student_lib")
+            path = root / (f"{name.replace('.', '/')}/__init__.py"
+                           if (root / name.replace(".", "/")).is_dir()
+                           else f"{name.replace('.', '/')}.py")
+            if path.name == "__init__.py":
+                module.__path__ = []
+            sys.modules[module.__name__] = modules[module.__name__] = module
+            parent, _, child = module.__name__.rpartition(".")
+            setattr(modules[parent], child, module)
+            source = path.read_text().replace("course_lib", "student_lib")
             exec(compile(source, f"student_lib/{name}.py", "exec"), module.__dict__)
     finally:
         for name in [n for n in sys.modules if n.startswith("student_lib")]:
             del sys.modules[name]
-    return package.activations
+    return types.SimpleNamespace(**{
+        attribute: getattr(modules[f"student_lib.{name}"], attribute) for name in names
+        for attribute in modules[f"student_lib.{name}"].__all__})
+
+
+def reference_as_student() -> types.SimpleNamespace:
+    """The activation references as a student's code (see :func:`student_copy`)."""
+    return student_copy("reference.activations", "reference.relu_variants")
 
 
 # -------------------------------------------- correct, written unlike the reference
@@ -68,10 +84,6 @@ def relu_grad(x):
 
 def leaky_relu(x, negative_slope=0.01):
     return np.maximum(x, 0) + negative_slope * np.minimum(x, 0)
-
-
-def leaky_relu_grad(x, negative_slope=0.01):
-    return (1 - (x <= 0) * (1 - negative_slope)).astype(x.dtype)
 
 
 def _per_channel(weight, x):
@@ -109,12 +121,6 @@ def elu_grad(x, alpha=1.0):
     return np.where(x > 0, 1, elu(x, alpha) + alpha).astype(x.dtype)
 
 
-def softmax(x, axis=-1):
-    shifted = x - x.max(axis=axis, keepdims=True) if x.size else x
-    log_norm = np.log(np.exp(shifted).sum(axis=axis, keepdims=True))  # log-sum-exp
-    return np.exp(shifted - log_norm)
-
-
 ALTERNATIVES = {
     "sigmoid": sigmoid,
     "sigmoid_grad": sigmoid_grad,
@@ -122,13 +128,11 @@ ALTERNATIVES = {
     "relu": relu,
     "relu_grad": relu_grad,
     "leaky_relu": leaky_relu,
-    "leaky_relu_grad": leaky_relu_grad,
     "prelu": prelu,
     "prelu_backward": prelu_backward,
     "rrelu": rrelu,
     "elu": elu,
     "elu_grad": elu_grad,
-    "softmax": softmax,
 }
 
 #: The exercises that have a check, in course order.

@@ -1,10 +1,16 @@
 """A throwaway PostgreSQL server for the shared-gradebook tests.
 
-The fixtures start Debian's PostgreSQL binaries (``initdb``, ``pg_ctl``) on a free port
-of 127.0.0.1 with the data directory, Unix socket and log in a temporary directory, and
-hand out SQLAlchemy URLs (``postgresql+psycopg://``) that :class:`nbgrader.api.Gradebook`
-accepts as its ``db_url``. Nothing listens on another interface and nothing outlives the
-test session: the server is stopped and its directory removed at the end.
+The fixtures start a real PostgreSQL server of their own, with its data directory and
+socket in a temporary directory, and hand out SQLAlchemy URLs (``postgresql+psycopg://``)
+that :class:`nbgrader.api.Gradebook` accepts as its ``db_url``. Nothing listens on a
+network interface beyond loopback and nothing outlives the test session: the server is
+stopped and its directory removed at the end. Where the server comes from, in order:
+
+1. ``$COURSE_TEST_POSTGRES_URL``, an existing server (nothing is started);
+2. the ``pgserver`` wheel (the ``dev`` extra): PostgreSQL 16 binaries installed by pip,
+   started as any user, root included, on a Unix socket; no root, sudo or apt needed;
+3. Debian's server binaries (``initdb``, ``pg_ctl``), on a free port of 127.0.0.1 (as
+   root, run as the ``postgres`` system user, since initdb refuses root).
 
 Fixtures:
 
@@ -19,8 +25,6 @@ nothing and a crash in one cannot hang another. Database names also carry the wo
 which keeps them apart when ``COURSE_TEST_POSTGRES_URL`` points every worker at one
 external server instead; that URL must name a role allowed to create databases.
 
-initdb refuses to run as root, so as root the server runs as the ``postgres`` system user
-(created by Debian's package) and the temporary directory belongs to it.
 """
 
 from __future__ import annotations
@@ -45,10 +49,13 @@ import sqlalchemy
 from sqlalchemy.engine import URL, make_url
 
 ENV_URL = "COURSE_TEST_POSTGRES_URL"
-SERVER_USER = "postgres"  # Debian's system user; also the superuser role we create
+SERVER_USER = "postgres"  # the superuser role we create
+#: System users that may run the server when we are root (initdb refuses root): Debian's,
+#: or the one the pgserver wheel creates.
+SYSTEM_USERS = ("postgres", "pgserver")
 MISSING_BINARIES = (
-    "PostgreSQL server binaries (initdb, pg_ctl) not found: run .ci/services "
-    "or install Debian's postgresql (apt-get install postgresql)"
+    "no PostgreSQL server: install the dev extra (pip install -e \".[dev]\", which brings "
+    "the pgserver wheel), or Debian's postgresql (initdb, pg_ctl)"
 )
 # Settings for a disposable server: speed over durability, loopback only.
 SERVER_SETTINGS = {
@@ -78,7 +85,8 @@ class PostgresServer:
 
     @property
     def host(self) -> str:
-        return self.admin_url.host or ""
+        """The TCP host, or the Unix socket's folder (``?host=/path`` in the URL)."""
+        return self.admin_url.host or str(self.admin_url.query.get("host", ""))
 
     @property
     def port(self) -> int:
@@ -89,7 +97,8 @@ def find_server_binaries() -> Path | None:
     """The directory holding ``initdb`` and ``pg_ctl``, or ``None`` if there is none.
 
     Asks ``pg_config --bindir`` first (it names the version the client tools belong to),
-    then Debian's versioned directories ``/usr/lib/postgresql/<major>/bin``, newest first.
+    then Debian's versioned directories ``/usr/lib/postgresql/<major>/bin``, newest first,
+    then the binaries inside the ``pgserver`` wheel.
     """
     candidates: list[Path] = []
     pg_config = shutil.which("pg_config")
@@ -99,6 +108,10 @@ def find_server_binaries() -> Path | None:
             candidates.append(Path(result.stdout.strip()))
     debian_dirs = glob.glob("/usr/lib/postgresql/*/bin")
     candidates += sorted((Path(d) for d in debian_dirs), key=_major_version, reverse=True)
+    if _wheel_installed():  # the pgserver wheel ships the same binaries
+        import pgserver
+
+        candidates.append(Path(pgserver.__file__).parent / "pginstall" / "bin")
     for bindir in candidates:
         if all(os.access(bindir / tool, os.X_OK) for tool in ("initdb", "pg_ctl", "postgres")):
             return bindir
@@ -118,11 +131,23 @@ def _free_loopback_port() -> int:
         return probe.getsockname()[1]
 
 
+def _system_user() -> str:
+    """The system user that runs the server when we are root."""
+    for name in SYSTEM_USERS:
+        try:
+            return pwd.getpwnam(name).pw_name
+        except KeyError:
+            continue
+    raise RuntimeError(f"running as root, initdb needs one of the system users {SYSTEM_USERS} "
+                       "(Debian's postgresql package or the pgserver wheel creates one); "
+                       "there is none")
+
+
 def _as_server_user(command: list[str]) -> list[str]:
-    """``command`` run as the ``postgres`` user when we are root (initdb refuses root)."""
+    """``command`` run as :func:`_system_user` when we are root (initdb refuses root)."""
     if os.geteuid() != 0:
         return command
-    return ["runuser", "-u", SERVER_USER, "--", *command]
+    return ["runuser", "-u", _system_user(), "--", *command]
 
 
 def _run(command: list[str], what: str) -> None:
@@ -150,16 +175,8 @@ class LocalServer:
         password_file = self.root / "password"
         password_file.write_text(self.password + "\n")
         if os.geteuid() == 0:
-            try:
-                pwd.getpwnam(SERVER_USER)
-            except KeyError:
-                raise RuntimeError(
-                    f"running as root, initdb needs the {SERVER_USER!r} system user, "
-                    "which Debian's postgresql package creates; there is none"
-                ) from None
-            shutil.chown(self.root, user=SERVER_USER)
-            for path in (self.socket_dir, password_file):
-                shutil.chown(path, user=SERVER_USER)
+            for path in (self.root, self.socket_dir, password_file):
+                shutil.chown(path, user=_system_user())
         _run(
             [
                 str(self.bindir / "initdb"),
@@ -316,12 +333,43 @@ def private_server(bindir: Path | None) -> Iterator[PostgresServer]:
 
 
 @contextmanager
+def wheel_server() -> Iterator[PostgresServer]:
+    """A private server from the ``pgserver`` wheel, on a Unix socket in a temporary folder."""
+    import warnings
+
+    import pgserver
+
+    root = Path(tempfile.mkdtemp(prefix=f"course-pg-{_worker_id()}-"))
+    try:
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            server = pgserver.get_server(root / "data", cleanup_mode="stop")
+        try:
+            url = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
+            yield PostgresServer(admin_url=url, data_dir=root / "data")
+        finally:
+            server.cleanup()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _wheel_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pgserver") is not None
+
+
+@contextmanager
 def session_server() -> Iterator[PostgresServer]:
     """``$COURSE_TEST_POSTGRES_URL``'s server if it is set (nothing started), else a
-    private one from :func:`find_server_binaries`."""
+    private one from the ``pgserver`` wheel, else from :func:`find_server_binaries`."""
     external = os.environ.get(ENV_URL)
     if external:
         yield PostgresServer(admin_url=make_url(external).set(database="postgres"))
+        return
+    if _wheel_installed():
+        with wheel_server() as server:
+            yield server
         return
     with private_server(find_server_binaries()) as server:
         yield server

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from course_lib.checks.core import (
+    TOLERANCES,
     Checker,
     CheckFailure,
     Mistake,
@@ -239,3 +240,18 @@ def test_switching_off_the_call_monitor_counts_as_delegation():
     with pytest.raises(CheckFailure, match="switched off the check's call monitor"):
         run_with_hint(sneaky)
     assert sys.getprofile() is None
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_an_answer_just_outside_the_tolerance_fails_and_just_inside_passes(dtype, capsys):
+    """The tolerances themselves, not only their text: a float64 answer off by 1.5x the
+    allowed error fails, one off by 0.5x passes (likewise float32 with its own)."""
+    rtol, atol = TOLERANCES[dtype]
+    x = np.linspace(1.0, 2.0, 5).astype(dtype)
+
+    def off_by(factor):
+        return lambda v: (v + factor * (atol + rtol * np.abs(v))).astype(v.dtype)
+
+    Checker("identity", off_by(0.5), lambda v: v.copy(), forbidden=()).case("x", x)
+    with pytest.raises(CheckFailure, match=r"max relative error .*tolerance rtol="):
+        Checker("identity", off_by(1.5), lambda v: v.copy(), forbidden=()).case("x", x)

@@ -11,7 +11,6 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib import lenet
 from course_lib.checks import (
     CheckFailure,
     check_conv_output_size,
@@ -19,6 +18,7 @@ from course_lib.checks import (
     check_layer_output_shapes,
     check_lenet5,
 )
+from course_lib.reference import lenet
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +83,7 @@ def test_conv_output_size_check_requires_errors_for_impossible_sizes():
 
 
 def test_conv_output_size_check_refuses_the_reference():
-    with pytest.raises(CheckFailure, match="called course_lib.lenet.conv_output_size"):
+    with pytest.raises(CheckFailure, match="called course_lib.reference.lenet.conv_output_size"):
         check_conv_output_size(lenet.conv_output_size)
 
 
@@ -117,7 +117,7 @@ def test_count_parameters_check_names_the_mistake(student, message):
 
 
 def test_count_parameters_check_refuses_the_reference():
-    with pytest.raises(CheckFailure, match="called course_lib.lenet.count_parameters"):
+    with pytest.raises(CheckFailure, match="called course_lib.reference.lenet.count_parameters"):
         check_count_parameters(lenet.count_parameters)
 
 
@@ -187,7 +187,7 @@ def test_layer_output_shapes_check_names_the_mistake(mistake, message):
 
 
 def test_layer_output_shapes_check_refuses_the_reference():
-    with pytest.raises(CheckFailure, match="called course_lib.lenet"):
+    with pytest.raises(CheckFailure, match="called course_lib.reference.lenet"):
         check_layer_output_shapes(lenet.layer_output_shapes)
 
 
@@ -318,13 +318,13 @@ def test_lenet5_check_wants_the_class():
 
 
 def test_lenet5_check_refuses_the_reference():
-    with pytest.raises(CheckFailure, match="called course_lib.lenet"):
+    with pytest.raises(CheckFailure, match="called course_lib.reference.lenet"):
         check_lenet5(lenet.LeNet5)
 
     class Wrapped(lenet.LeNet5):
         pass
 
-    with pytest.raises(CheckFailure, match="called course_lib.lenet"):
+    with pytest.raises(CheckFailure, match="called course_lib.reference.lenet"):
         check_lenet5(Wrapped)
 
 
@@ -342,7 +342,7 @@ def test_lenet5_check_catches_an_untrainable_net(monkeypatch):
     run: the visible checks cannot see it, the thorough one does."""
     import course_lib.checks.lenet as checks
 
-    monkeypatch.setattr(checks.reference, "quick_train_accuracy", lambda model, seed: 0.11)
+    monkeypatch.setattr(checks.lenet_training, "quick_train_accuracy", lambda model, seed: 0.11)
     with pytest.raises(CheckFailure, match=r"(?s)accuracy on 1000 held-out digits 11.0%, expected "
                        r"at least 90%"):
         checks._check_training(checks.Checker("LeNet5", make_lenet(), lenet.LeNet5),

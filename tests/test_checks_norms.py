@@ -3,9 +3,7 @@ name each classic mistake, and refuse fakes, wrong types, delegation and mutatio
 
 from __future__ import annotations
 
-import importlib.util
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +11,6 @@ import torch
 import torch.nn.functional as F
 
 import course_lib
-from course_lib import _validate, norms
 from course_lib.checks import (
     CheckFailure,
     check_batch_norm,
@@ -24,6 +21,7 @@ from course_lib.checks import (
     check_layer_norm,
 )
 from course_lib.checks import norms as norm_checks
+from course_lib.reference import norms
 
 CHECKS = {
     "batch_norm": check_batch_norm,
@@ -203,20 +201,15 @@ def test_right_answers_pass_quietly(name, seed, thorough, capfd):
 
 @pytest.fixture(scope="module")
 def reference_copy():
-    """course_lib.norms loaded as if it were the student's own module.
+    """course_lib.reference.norms loaded as if it were the student's own module.
 
     The checks refuse calls into course_lib, so the reference itself would be
-    flagged as delegation; a copy under another module name is the same code.
+    flagged as delegation; a copy under another module name (with its own copy of the
+    argument checks) is the same code.
     """
-    def load(name, path):
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
+    from activation_students import student_copy
 
-    copy = load("student_norms", Path(norms.__file__))
-    copy.check = load("student_validate", Path(_validate.__file__))
-    return copy
+    return student_copy("reference.norms")
 
 
 @pytest.mark.parametrize("name", list(CHECKS))
@@ -387,10 +380,10 @@ def test_delegating_to_torch_is_refused(capfd):
 
 def test_delegating_to_course_lib_is_refused(capfd):
     def wrapper(x, gamma, beta, eps=1e-5):
-        return course_lib.norms.instance_norm(x, gamma, beta, eps)
+        return course_lib.reference.norms.instance_norm(x, gamma, beta, eps)
 
     message = _fails(check_instance_norm, wrapper, capfd)
-    assert "your function called course_lib.norms" in message
+    assert "your function called course_lib.reference.norms" in message
 
 
 def test_a_crash_is_reported_with_the_case(capfd):

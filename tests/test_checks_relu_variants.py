@@ -52,23 +52,6 @@ def test_leaky_relu_mistakes(student, mistake, hint):
     assert_names(failure_of(checks.check_leaky_relu, student), mistake, hint)
 
 
-LEAKY_GRAD = [
-    (lambda x, negative_slope=0.01: np.where(x >= 0, 1.0, negative_slope).astype(x.dtype),
-     "leaky_relu_grad is 1 at x == 0", "x == 0 gets negative_slope"),
-    (lambda x, negative_slope=0.01: (x > 0).astype(x.dtype), "which is ReLU's derivative",
-     "the derivative is negative_slope"),
-    (lambda x, negative_slope=0.01: np.where(x > 0, 1.0, 0.01).astype(x.dtype),
-     "negative_slope ignored", "use the negative_slope argument"),
-    (lambda x, negative_slope=0.01: np.where(x > 0, x, negative_slope * x),
-     "returns leaky_relu\\(x\\)", "differentiate"),
-]
-
-
-@pytest.mark.parametrize(("student", "mistake", "hint"), LEAKY_GRAD, ids=range(len(LEAKY_GRAD)))
-def test_leaky_relu_grad_mistakes(student, mistake, hint):
-    assert_names(failure_of(checks.check_leaky_relu_grad, student), mistake, hint)
-
-
 # ------------------------------------------------------------------------- prelu
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from course_lib.cli import build_parser
-from course_lib.grading import shards
+from course_lib.grading.scale import shards
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

@@ -8,9 +8,11 @@ the public functions run their real code paths end to end.
 from __future__ import annotations
 
 import gzip
+import inspect
 import io
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tarfile
@@ -26,6 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_lib import cli, data, fetch
+from course_lib.data import IDX_DTYPES, IdxFormatError, parse_idx, read_idx
 from course_lib.fetch import (
     DataUnavailableError,
     Fetched,
@@ -36,7 +39,27 @@ from course_lib.fetch import (
     ensure_files,
     verify,
 )
-from course_lib.idx import IdxFormatError, encode_idx, parse_idx, read_idx
+
+
+def encode_idx(array: np.ndarray) -> bytes:
+    """The bytes of an IDX file holding ``array`` (the inverse of :func:`parse_idx`), to
+    build test files.
+
+    Args:
+        array: an array of one of the IDX item types (``uint8``, ``int8``,
+            ``int16``, ``int32``, ``float32``, ``float64``) with at least one axis.
+    """
+    array = np.asarray(array)
+    native = array.dtype.newbyteorder("=")
+    codes = [code for code, dtype in IDX_DTYPES.items() if dtype.newbyteorder("=") == native]
+    if not codes:
+        raise TypeError(f"array: dtype {array.dtype} has no IDX item type")
+    code, dtype = codes[0], IDX_DTYPES[codes[0]]
+    if array.ndim == 0:
+        raise ValueError("array: expected at least one axis, got a 0-D array")
+    header = struct.pack(f">I{array.ndim}I", (code << 8) | array.ndim, *array.shape)
+    return header + np.ascontiguousarray(array, dtype=dtype).tobytes()
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -669,8 +692,10 @@ def test_numpy_loading_does_not_import_torch(tmp_path):
         import hashlib, sys
         import numpy as np
         from course_lib import data
+        import struct
         from course_lib.fetch import FileSpec
-        from course_lib.idx import encode_idx
+        from course_lib.data import IDX_DTYPES
+        {{encode_idx}}
         import course_lib.commands.data, course_lib.cli
         course_lib.cli.build_parser()
         raw = {str(tmp_path / "mnist")!r}
@@ -687,7 +712,7 @@ def test_numpy_loading_does_not_import_torch(tmp_path):
                                          normalize="standard")
         assert images.shape == (2, 28, 28)
         print("torch" in sys.modules, "tqdm" in sys.modules)
-        """)
+        """).replace("{encode_idx}", inspect.getsource(encode_idx))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             check=True)
     assert result.stdout.split() == ["False", "False"]

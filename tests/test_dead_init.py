@@ -1,4 +1,4 @@
-"""course_lib.dead_init against a PyTorch Monte Carlo, and check_dead_layer_probability."""
+"""dead_layer_probability against a PyTorch Monte Carlo, and check_dead_layer_probability."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_lib.checks import CheckFailure, check_dead_layer_probability
-from course_lib.dead_init import dead_layer_probability
+from course_lib.reference.dead_relu import dead_layer_probability
 
 widths = st.integers(min_value=1, max_value=3000)
 depths = st.integers(min_value=0, max_value=10_000)

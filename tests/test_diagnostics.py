@@ -8,10 +8,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from course_lib import activation_stats
-from course_lib import diagnostics as D
-from course_lib.models import mlp
-from course_lib.train import fit, set_seed
+from course_lib.lab import diagnostics as D
+from course_lib.lab import monitors
+from course_lib.lab.models import mlp
+from course_lib.lab.saturation import saturated_fraction
+from course_lib.lab.train import fit, set_seed
+from course_lib.reference.dead_relu import dead_unit_fraction
 
 
 @pytest.fixture(autouse=True)
@@ -79,7 +81,7 @@ def test_activation_statistics_equal_hand_computation():
         assert (s.samples, s.units) == (37, 4)
         assert s.mean == pytest.approx(acts.mean())
         assert s.std == pytest.approx(acts.std())
-        assert s.dead == activation_stats.dead_unit_fraction(acts)
+        assert s.dead == dead_unit_fraction(acts)
         assert s.saturated is None
         np.testing.assert_allclose(s.bin_edges, np.linspace(0, 5, 9))
         expected, _ = np.histogram(np.clip(acts, 0, 5), bins=8, range=(0, 5))
@@ -104,7 +106,7 @@ def test_saturation_and_loader_input():
     acts = hidden_outputs(model, x)
     for name in ("act1", "act2"):
         assert stats[name].saturated == pytest.approx(
-            activation_stats.saturated_fraction(acts[name].astype(np.float32), "tanh"))
+            saturated_fraction(acts[name].astype(np.float32), "tanh"))
         assert stats[name].bin_edges[0] == -1.0
     assert stats["act1"].saturated > 0.5
     limited = D.activation_statistics(model, data, max_batches=1, device="cpu")
@@ -218,18 +220,6 @@ def test_gradient_norms_bad_input():
     assert no_hooks_left(unused)
 
 
-def test_update_ratios_by_hand():
-    model = tiny_net()
-    with pytest.raises(ValueError, match=r"no weight has a gradient yet"):
-        D.update_ratios(model, 0.1)
-    x, y = torch.randn(6, 3), torch.randint(0, 2, (6,))
-    nn.functional.cross_entropy(model(x), y).backward()
-    ratios = D.update_ratios(model, 0.1)
-    assert list(ratios) == ["fc1.weight", "fc2.weight", "out.weight"]
-    w = model.fc2.weight
-    assert ratios["fc2.weight"] == pytest.approx((0.1 * w.grad.norm() / w.norm()).item())
-
-
 # ------------------------------------------------------------------ during training
 
 
@@ -242,7 +232,7 @@ def training_data(n: int = 96) -> DataLoader:
 def test_activation_monitor_records_every_k_training_batches():
     model = tiny_net("sigmoid")
     seen: list[np.ndarray] = []
-    with D.ActivationMonitor(model, every=2, bins=10) as monitor:
+    with monitors.ActivationMonitor(model, every=2, bins=10) as monitor:
         assert not no_hooks_left(model)
         keep = model.act1.register_forward_hook(
             lambda m, i, out: seen.append(out.detach().double().numpy()) if m.training else None)
@@ -259,24 +249,24 @@ def test_activation_monitor_records_every_k_training_batches():
         acts = seen[step]
         assert act1.mean[row] == pytest.approx(acts.mean(), rel=1e-5)
         assert act1.std[row] == pytest.approx(acts.std(), rel=1e-4)
-        assert act1.dead[row] == activation_stats.dead_unit_fraction(acts)
+        assert act1.dead[row] == dead_unit_fraction(acts)
         assert act1.saturated[row] == pytest.approx(
-            activation_stats.saturated_fraction(acts.astype(np.float32), "sigmoid"))
+            saturated_fraction(acts.astype(np.float32), "sigmoid"))
         expected, _ = np.histogram(acts, bins=10, range=(0, 1))
         np.testing.assert_array_equal(act1.counts[row], expected)
 
 
 def test_activation_monitor_removes_hooks_on_error_and_needs_data():
     model = tiny_net()
-    with pytest.raises(RuntimeError, match="boom"), D.ActivationMonitor(model):
+    with pytest.raises(RuntimeError, match="boom"), monitors.ActivationMonitor(model):
         raise RuntimeError("boom")
     assert no_hooks_left(model)
-    with D.ActivationMonitor(model) as monitor:
+    with monitors.ActivationMonitor(model) as monitor:
         pass
     with pytest.raises(ValueError, match=r"act1: nothing recorded yet"):
         monitor.history()
     with pytest.raises(ValueError, match=r"every: expected an int >= 1, got 0"):
-        D.ActivationMonitor(model, every=0)
+        monitors.ActivationMonitor(model, every=0)
 
 
 class Probe:
@@ -291,15 +281,17 @@ class Probe:
         model = state.model
         self.grad_norms.append([layer.weight.grad.norm().item()
                                 for layer in (model.fc1, model.fc2, model.out)])
-        self.karpathy.append(D.update_ratios(model, self.lr))
+        # Karpathy's ratio for a plain SGD step, |lr * grad| / |W|, per weight matrix
+        self.karpathy.append({name: float(self.lr * p.grad.norm() / p.detach().norm())
+                              for name, p in model.named_parameters() if p.ndim >= 2})
 
 
 def test_recorders_match_hand_computation_for_plain_sgd():
     model = tiny_net("tanh")
     lr = 0.3
     probe = Probe(lr)
-    grads = D.GradientNormRecorder(model, every=1)
-    updates = D.UpdateRatioRecorder(model, every=3)
+    grads = monitors.GradientNormRecorder(model, every=1)
+    updates = monitors.UpdateRatioRecorder(model, every=3)
     fit(model, training_data(), epochs=2, lr=lr, device="cpu", progress=False,
         callbacks=[probe, grads, updates])
     norms = grads.norms()
@@ -316,8 +308,8 @@ def test_recorders_match_hand_computation_for_plain_sgd():
 def test_recorders_need_training():
     model = tiny_net()
     with pytest.raises(ValueError, match=r"nothing recorded yet; pass this recorder to fit"):
-        D.GradientNormRecorder(model).norms()
+        monitors.GradientNormRecorder(model).norms()
     with pytest.raises(ValueError, match=r"nothing recorded yet"):
-        D.UpdateRatioRecorder(model).ratios()
+        monitors.UpdateRatioRecorder(model).ratios()
     with pytest.raises(ValueError, match=r"model: has no weight matrices"):
-        D.UpdateRatioRecorder(nn.ReLU())
+        monitors.UpdateRatioRecorder(nn.ReLU())

@@ -38,12 +38,12 @@ def test_fresh_check_ignores_a_check_patched_to_a_no_op(monkeypatch):
 
 
 def test_fresh_check_uses_a_fresh_reference_and_core(monkeypatch, capsys):
-    import course_lib.activations
     import course_lib.checks.core
+    import course_lib.reference.activations
 
     # The notebook makes the reference agree with a wrong function and the
     # comparison accept anything: the fresh check sees neither.
-    monkeypatch.setattr(course_lib.activations, "sigmoid", lambda x: np.zeros_like(x))
+    monkeypatch.setattr(course_lib.reference.activations, "sigmoid", lambda x: np.zeros_like(x))
     monkeypatch.setattr(course_lib.checks.core, "within_tolerance", lambda *a, **k: True)
     fresh_checks().check_sigmoid(stable_sigmoid, seed=2, thorough=True)
     assert "sigmoid: all" in capsys.readouterr().out
@@ -61,11 +61,11 @@ def test_fresh_checks_leave_the_notebooks_modules_in_place():
 
 def test_fresh_check_still_detects_delegation_to_the_reference():
     def delegating(x):
-        import course_lib.activations
+        import course_lib.reference.activations
 
-        return course_lib.activations.sigmoid(x)
+        return course_lib.reference.activations.sigmoid(x)
 
-    with pytest.raises(AssertionError, match="course_lib.activations"):
+    with pytest.raises(AssertionError, match="course_lib.reference.activations"):
         fresh_checks().check_sigmoid(delegating, seed=4, thorough=True)
 
 
@@ -104,6 +104,33 @@ def _notebook(*sources: str, locked: tuple[int, ...] = ()) -> nbformat.NotebookN
         meta = {"nbgrader": {"locked": True, "grade": True}} if i in locked else {}
         nb.cells.append(nbformat.v4.new_code_cell(source, metadata=meta))
     return nb
+
+
+@pytest.mark.parametrize(("source", "flag"), [
+    ("import sys\nsys.modules.pop('numpy')", "touches sys.modules"),
+    ("import sys\nsys.setprofile(None)", "changes the profiler or tracer"),
+    ("import threading\nthreading.settrace(print)", "changes the profiler or tracer"),
+    ("import sys\nframe = sys._getframe(1)", "inspects call frames"),
+    ("def f(frame):\n    return frame.f_back.f_locals", "inspects call frames"),
+    ("import gc\nobjects = gc.get_objects()", "walks the garbage collector"),
+    ("from course_lib.grading import grade", "refers to the grading code"),
+    ("import builtins\nbuiltins.len = lambda x: 0", "touches builtins"),
+    ("__builtins__['abs'] = abs", "touches builtins"),
+    ("np.testing.assert_allclose = print", "reassigns numpy.testing"),
+    ("numpy.testing.assert_equal = print", "reassigns numpy.testing"),
+    ("course_lib.checks.check_relu = print", "reassigns a check"),
+    ("import os\nos._exit(0)", "calls os._exit"),
+])
+def test_every_scan_pattern_flags_its_tool(source, flag):
+    assert suspicious_code(_notebook(source)) == [flag]
+
+
+def test_scan_leaves_honest_code_and_locked_cells_alone():
+    honest = _notebook("import numpy as np\ndef relu(x):\n    return np.maximum(x, 0.0)")
+    assert suspicious_code(honest) == []
+    locked = _notebook("import sys\nsys.modules.clear()")
+    locked.cells[0].metadata["nbgrader"] = {"locked": True}
+    assert suspicious_code(locked) == []
 
 
 def test_scan_flags_tools_no_exercise_needs():

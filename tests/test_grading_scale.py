@@ -7,6 +7,7 @@ terminal, a Slurm array or a Kubernetes indexed Job would.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ import grading_fixture as fixture
 import pytest
 
 from course_lib.cli import main
-from course_lib.grading import gradebook, records, shards
+from course_lib.grading import gradebook, records
 from course_lib.grading.course import CourseError
 from course_lib.grading.grade import (
     _already_graded,
@@ -31,6 +32,7 @@ from course_lib.grading.grade import (
 )
 from course_lib.grading.release import release
 from course_lib.grading.samples import exercises, materialise, samples_for
+from course_lib.grading.scale import shards
 from course_lib.grading.worker import Result
 
 #: Students of the end-to-end tests: right, wrong and cheating work, all quick to grade.
@@ -208,6 +210,21 @@ def test_the_split_is_deterministic_disjoint_and_balanced():
     counts = [owners.count(i) for i in range(4)]
     assert min(counts) > 0.9 * len(names) / 4, counts
     assert shards.owner("01", "ada", 1) == 0
+
+
+def test_every_process_computes_the_same_owners():
+    """Machines of a Slurm array agree on the split: no per-process hash seed in it."""
+    import subprocess
+    import sys
+
+    names = [(f"{slug:02d}", f"student{n:04d}") for slug in range(2) for n in range(200)]
+    here = [shards.owner(slug, student, 7) for slug, student in names]
+    code = ("import json, sys\nfrom course_lib.grading.scale import shards\n"
+            f"print(json.dumps([shards.owner(a, b, 7) for a, b in {names!r}]))")
+    for seed in ("0", "12345"):  # Python's own str hashing differs between these runs
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                env={**os.environ, "PYTHONHASHSEED": seed}, check=True)
+        assert json.loads(result.stdout) == here
 
 
 @pytest.mark.parametrize("spec", ["3/3", "1", "a/b", "-1/3", "0/0", "1/2/3", ""])

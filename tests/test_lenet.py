@@ -12,8 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from course_lib import lenet
-from course_lib.lenet import LeNet5, TensorBatches, conv_output_size, count_parameters
+from course_lib.lab import lenet_training
+from course_lib.lab.lenet_training import TensorBatches
+from course_lib.reference import lenet
+from course_lib.reference.lenet import LeNet5, conv_output_size, count_parameters
 
 
 @pytest.fixture(autouse=True)
@@ -285,7 +287,7 @@ def test_train_lenet_fits_a_small_batch():
     x = templates[y] + 0.5 * torch.randn(64, 1, 28, 28, generator=generator)
     torch.manual_seed(0)
     model = LeNet5(activation="relu")
-    history = lenet.train_lenet(model, TensorBatches(x, y, 32, seed=0), epochs=15,
+    history = lenet_training.train_lenet(model, TensorBatches(x, y, 32, seed=0), epochs=15,
                                 max_lr=1e-2, progress=False)
     assert history.loss[-1] < 0.1 * history.loss[0]
     assert history.lr[-1] < 1e-4  # the cycle ends near zero
@@ -296,13 +298,13 @@ def test_quick_train_accuracy_of_the_reference_is_well_above_the_check_threshold
     from course_lib.checks.lenet import QUICK_TRAIN_THRESHOLD
 
     torch.manual_seed(0)
-    accuracy = lenet.quick_train_accuracy(LeNet5(), seed=0)
+    accuracy = lenet_training.quick_train_accuracy(LeNet5(), seed=0)
     assert accuracy >= QUICK_TRAIN_THRESHOLD + 0.02
 
 
 @pytest.mark.mnist
 def test_mnist_tensors_shapes_and_standardization():
-    (x_train, y_train), (x_test, y_test) = lenet.mnist_tensors(500, 200, seed=0)
+    (x_train, y_train), (x_test, y_test) = lenet_training.mnist_tensors(500, 200, seed=0)
     assert x_train.shape == (500, 1, 28, 28) and x_test.shape == (200, 1, 28, 28)
     assert x_train.dtype == torch.float32 and y_train.dtype == torch.int64
     assert abs(float(x_train.mean())) < 0.1 and abs(float(x_train.std()) - 1) < 0.1

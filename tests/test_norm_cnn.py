@@ -1,4 +1,4 @@
-"""course_lib.norm_cnn: the small CNN with a normalization chosen by name."""
+"""course_lib.lab.models: the small CNN with a normalization chosen by name."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.norm_cnn import small_cnn
+from course_lib.lab.models import small_cnn
 
 EXPECTED_NORM = {"none": nn.Identity, "batch": nn.BatchNorm2d, "layer": nn.GroupNorm,
                  "instance": nn.InstanceNorm2d, "group": nn.GroupNorm}

@@ -1,4 +1,4 @@
-"""course_lib.plots: structure of each figure (axes, labels, data drawn), not pixels."""
+"""course_lib.lab.plots: structure of each figure (axes, labels, data drawn), not pixels."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from course_lib import plots as P
-from course_lib.diagnostics import LayerHistory, LayerStats
-from course_lib.train import History
+from course_lib.lab import plots as P
+from course_lib.lab.diagnostics import LayerStats
+from course_lib.lab.monitors import LayerHistory
+from course_lib.lab.train import History
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Tests of course_lib.prelu_net: the PReLU CNN of notebook 04 and its slope read-out."""
+"""Tests of course_lib.lab.models: the PReLU CNN of notebook 04 and its slope read-out."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from course_lib.activations import prelu
-from course_lib.prelu_net import learned_slopes, prelu_cnn, slope_table
+from course_lib.lab.models import learned_slopes, prelu_cnn, slope_table
+from course_lib.reference.relu_variants import prelu
 
 
 @pytest.mark.parametrize(("slopes", "counts"), [("shared", [1, 1, 1]),
@@ -69,7 +69,8 @@ def test_slope_table_lists_each_layer_with_channel_statistics():
 
 
 def test_bad_arguments_name_the_argument():
-    with pytest.raises(ValueError, match=r"slopes: expected 'shared'.*got str 'wise'"):
+    with pytest.raises(ValueError,
+                       match=r"slopes: expected one of 'shared', 'channel', got 'wise'"):
         prelu_cnn("wise")
     with pytest.raises(TypeError, match=r"channels: expected a pair"):
         prelu_cnn(channels=8)

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_lib import toy_data
-from course_lib.toy_data import class_sizes, sine_1d, spiral, two_moons, xor
+from course_lib.lab import toy_data
+from course_lib.lab.toy_data import class_sizes, sine_1d, spiral, two_moons, xor
 
 CLASSIFIERS = {
     "xor": lambda n, noise, seed: xor(n, noise, seed),

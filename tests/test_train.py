@@ -1,4 +1,4 @@
-"""course_lib.train: fit, evaluate, predict, set_seed; and the fit-overhead benchmark runs."""
+"""course_lib.lab.train: fit, evaluate, predict, set_seed; and the fit-overhead benchmark runs."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from course_lib.models import mlp
-from course_lib.train import Callback, History, evaluate, fit, predict, set_seed
+from course_lib.lab.models import mlp
+from course_lib.lab.train import Callback, History, evaluate, fit, predict, set_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -246,6 +246,17 @@ def test_predict_keeps_pairs_together_under_shuffling():
     assert bare.targets is None
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_predict_restores_the_mode_and_records_no_graph(training):
+    """Like evaluate: eval mode while predicting (dropout off), then the mode it had."""
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.9)).train(training)
+    result = predict(model, torch.randn(20, 2), device="cpu")
+    assert model.training is training
+    assert not result.logits.requires_grad  # no autograd graph kept for 20 samples
+    again = predict(model, torch.randn(20, 2).repeat(2, 1)[:20], device="cpu")
+    assert again.logits.shape == (20, 2)
+
+
 # -------------------------------------------------------------------------- output
 
 
@@ -283,7 +294,7 @@ def test_under_nbgrader_one_stdout_line_per_epoch(capfd, monkeypatch, mode):
     ((None, None), {"epochs": 0}, ValueError, r"epochs: expected an int >= 1, got 0"),
     ((None, None), {"optimizer": "rmsprop"}, ValueError,
      r"optimizer: expected None, 'sgd', 'adam' or a torch.optim.Optimizer, got str 'rmsprop'"),
-    ((None, None), {"lr": -0.1}, ValueError, r"lr: expected a number > 0, got -0.1"),
+    ((None, None), {"lr": -0.1}, ValueError, r"lr: expected a finite number > 0, got -0.1"),
     ((None, None), {"max_batches": 0}, ValueError, r"max_batches: expected an int >= 1"),
     ((None, None), {"val_loader": 5}, TypeError, r"val_loader: expected a DataLoader"),
     ((None, None), {"on_batch_end": "print"}, TypeError, r"on_batch_end: expected a function"),

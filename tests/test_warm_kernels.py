@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from course_lib.grading import warm_kernels
 from course_lib.grading.processes import process_tree
+from course_lib.grading.scale import warm_kernels
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def zygote(tmp_path_factory):
     folder = tmp_path_factory.mktemp("kernels")
     address = f"course-zygote-test-{os.getpid()}-{os.urandom(4).hex()}"
     warm_kernels.kernelspec(folder)
-    process = subprocess.Popen([sys.executable, "-m", "course_lib.grading.warm_kernels",
+    process = subprocess.Popen([sys.executable, "-m", "course_lib.grading.scale.warm_kernels",
                                 "serve", address], stdout=subprocess.PIPE, text=True,
                                cwd=folder, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert process.stdout.readline().strip() == "ready"
@@ -128,6 +128,6 @@ def test_without_a_zygote_the_launcher_starts_a_plain_kernel(tmp_path):
 
 
 def test_launcher_usage_error():
-    done = subprocess.run([sys.executable, "-m", "course_lib.grading.warm_kernels"],
+    done = subprocess.run([sys.executable, "-m", "course_lib.grading.scale.warm_kernels"],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "usage:" in done.stderr

@@ -1,4 +1,4 @@
-"""interactive_figure (course_lib.widgets): widget with a PNG fallback, or a static figure."""
+"""interactive_figure (course_lib.lab.widgets): widget with a PNG fallback, or a static figure."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 
-from course_lib import widgets
+from course_lib.lab import widgets
 
 
 @pytest.fixture

@@ -5,6 +5,12 @@ reference; on success it prints one line, on failure it raises an
 ``AssertionError`` that says which case failed, on which input, what was
 expected, what came, and what to change. See :mod:`course_lib.checks.core`.
 
+Every check has the signature ``check_<exercise>(student_fn, *, seed=0, thorough=False)``:
+``student_fn`` is the student's function (or class), ``seed`` seeds the random cases and
+``thorough=True`` (the hidden tests) adds views, more values and larger inputs. It raises
+:class:`CheckFailure` on the first wrong case, with the input, the expected and the
+received values, the known mistake it matches, and a hint.
+
 Each check is imported on first use, so a NumPy notebook never pays for PyTorch.
 """
 
@@ -22,18 +28,18 @@ from course_lib.checks.core import (
     rel_error,
 )
 
-# check name -> submodule of course_lib.checks that defines it
+# check name -> submodule of course_lib.checks that defines it (one per reference module)
 _CHECKS = {
     "check_collapse_linear": "linear",
     "check_count_linear_pieces": "regions",
     "check_xor_relu_weights": "regions",
-    "check_dead_unit_fraction": "activation_stats",
-    "check_dead_layer_probability": "dead_init",
     "check_xavier_std": "init",
+    "check_dead_unit_fraction": "dead_relu",
+    "check_dead_layer_probability": "dead_relu",
     **{f"check_{name}": "activations" for name in (
-        "sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad", "leaky_relu",
-        "prelu", "prelu_backward", "rrelu", "elu", "elu_grad", "leaky_relu_grad", "softmax",
-    )},
+        "sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad")},
+    **{f"check_{name}": "relu_variants" for name in (
+        "leaky_relu", "prelu", "prelu_backward", "rrelu", "elu", "elu_grad")},
     **{f"check_{name}": "norms" for name in (
         "batch_norm", "batch_norm_backward", "layer_norm", "instance_norm", "group_norm",
         "fold_batch_norm",

@@ -155,11 +155,15 @@ def _owner(event: str, frame, arg) -> str | None:
     return None
 
 
+#: The module of :func:`course_lib._validate.checked`, which runs before every reference.
+_VALIDATION_MODULE = "course_lib._validate"
+
+
 def _call_guarded(fn: Callable, args: tuple, kwargs: dict, forbidden: Sequence[str]) -> tuple:
     """Call ``fn`` and return ``(result, first forbidden module entered or None)``.
 
     ``sys.setprofile`` sees every Python call and every call of a C function, so
-    ``torch.sigmoid``, a Tensor method or ``course_lib.activations.sigmoid``
+    ``torch.sigmoid``, a Tensor method or ``course_lib.reference.activations.sigmoid``
     are all seen, even when reached through an alias the student made.
     """
     seen: list[str] = []
@@ -168,6 +172,12 @@ def _call_guarded(fn: Callable, args: tuple, kwargs: dict, forbidden: Sequence[s
         if seen:
             return
         module = _owner(event, frame, arg)
+        if module == _VALIDATION_MODULE and event == "call":
+            # A reference's argument checks run first: name the reference they guard.
+            wrapped = frame.f_locals.get("fn")
+            if wrapped is not None and "course_lib" in forbidden:
+                seen.append(f"{wrapped.__module__}.{wrapped.__qualname__}")
+            return
         if module and module.split(".")[0] in forbidden:
             seen.append(f"{module}.{getattr(arg, '__name__', frame.f_code.co_name)}"
                         if event == "c_call" else f"{module}.{frame.f_code.co_name}")

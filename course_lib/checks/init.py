@@ -4,47 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib import init as reference
-from course_lib.checks.core import Checker, Mistake
-
-# Classic wrong answers, each recognised by reproducing the student's number.
-_MISTAKES = (
-    Mistake(
-        "LeCun's std sqrt(1 / fan_in): it ignores fan_out",
-        lambda fan_in, fan_out, gain=1.0: gain * (1.0 / fan_in) ** 0.5,
-        "Xavier averages the forward and backward conditions: use fan_in + fan_out.",
-    ),
-    Mistake(
-        "He's std sqrt(2 / fan_in), made for ReLU",
-        lambda fan_in, fan_out, gain=1.0: gain * (2.0 / fan_in) ** 0.5,
-        "Xavier divides by fan_in + fan_out, not by fan_in alone.",
-    ),
-    Mistake(
-        "you returned the variance 2 / (fan_in + fan_out), not the standard deviation",
-        lambda fan_in, fan_out, gain=1.0: gain * 2.0 / (fan_in + fan_out),
-        "take the square root of the variance.",
-    ),
-    Mistake(
-        "the uniform bound sqrt(6 / (fan_in + fan_out)), sqrt(3) times too big",
-        lambda fan_in, fan_out, gain=1.0: gain * (6.0 / (fan_in + fan_out)) ** 0.5,
-        "the normal distribution's std has a 2 in the numerator, not a 6.",
-    ),
-    Mistake(
-        "the gain is inside the square root",
-        lambda fan_in, fan_out, gain=1.0: (gain * 2.0 / (fan_in + fan_out)) ** 0.5,
-        "multiply the square root by gain: gain * sqrt(2 / (fan_in + fan_out)).",
-    ),
-    Mistake(
-        "the gain is ignored",
-        lambda fan_in, fan_out, gain=1.0: (2.0 / (fan_in + fan_out)) ** 0.5,
-        "multiply the result by the gain argument.",
-    ),
-    Mistake(
-        "integer division: 2 // (fan_in + fan_out) is 0 for any real layer",
-        lambda fan_in, fan_out, gain=1.0: gain * float(2 // (fan_in + fan_out)) ** 0.5,
-        "use / (true division), not //.",
-    ),
-)
+from course_lib.checks.core import Checker
+from course_lib.checks.mistakes.init import XAVIER_STD_MISTAKES
+from course_lib.reference import init as reference
 
 _FIXED_CASES = (
     ("a square layer, 100 -> 100", (100, 100), {}),
@@ -67,7 +29,7 @@ def check_xavier_std(xavier_std, *, seed: int = 0, thorough: bool = False) -> No
         CheckFailure: on the first wrong case, saying which and why.
     """
     checker = Checker(
-        "xavier_std", xavier_std, reference.xavier_std, kind="float", mistakes=_MISTAKES
+        "xavier_std", xavier_std, reference.xavier_std, kind="float", mistakes=XAVIER_STD_MISTAKES
     )
     for description, args, kwargs in _FIXED_CASES:
         checker.case(description, *args, **kwargs)

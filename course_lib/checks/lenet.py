@@ -20,40 +20,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_lib import lenet as reference
-from course_lib.checks.core import Checker, Mistake, _call_guarded, _last_frame_line, show
+from course_lib.checks.core import Checker, _call_guarded, _last_frame_line, show
+from course_lib.checks.mistakes.lenet import (
+    CONV_OUTPUT_SIZE_MISTAKES,
+    COUNT_PARAMETERS_MISTAKES,
+    LAYER_OUTPUT_SHAPES_MISTAKES,
+)
+from course_lib.lab import lenet_training
+from course_lib.reference import lenet as reference
 
 # ------------------------------------------------------------------ conv_output_size
 
 _SIZE_HINT = "out = (size + 2*padding - kernel_size) // stride + 1, an int"
-
-
-def _padding_once(size, kernel_size, stride=1, padding=0):
-    return (size + padding - kernel_size) // stride + 1
-
-
-def _no_plus_one(size, kernel_size, stride=1, padding=0):
-    return (size + 2 * padding - kernel_size) // stride
-
-
-def _rounds_up(size, kernel_size, stride=1, padding=0):
-    return -(-(size + 2 * padding - kernel_size) // stride) + 1
-
-
-def _stride_after_plus_one(size, kernel_size, stride=1, padding=0):
-    return (size + 2 * padding - kernel_size + 1) // stride
-
-
-_SIZE_MISTAKES = (
-    Mistake("padding added once instead of on both sides", _padding_once,
-            "padding adds `padding` zeros on each side: size + 2*padding"),
-    Mistake("the + 1 is missing", _no_plus_one,
-            "count the first window too: ... // stride + 1"),
-    Mistake("rounding up instead of down", _rounds_up,
-            "a window that would stick out of the input is dropped: use floor division //"),
-    Mistake("the + 1 is inside the division", _stride_after_plus_one,
-            "divide first, then add one: (size + 2*padding - kernel_size) // stride + 1"),
-)
 
 
 def _expect_error(checker: Checker, description: str, args: tuple, kwargs: dict,
@@ -74,7 +52,7 @@ def check_conv_output_size(conv_output_size: Callable, *, seed: int = 0,
                            thorough: bool = False) -> None:
     """Check ``conv_output_size(size, kernel_size, stride=1, padding=0)``."""
     checker = Checker("conv_output_size", conv_output_size, reference.conv_output_size,
-                      kind="int", mistakes=_SIZE_MISTAKES)
+                      kind="int", mistakes=CONV_OUTPUT_SIZE_MISTAKES)
     cases = [
         ("C1 of LeNet-5: 28x28 input, 5x5 kernel, padding 2", (28, 5, 1, 2), {}),
         ("the defaults: stride 1, no padding (28, 5)", (28, 5), {}),
@@ -113,36 +91,6 @@ def check_conv_output_size(conv_output_size: Callable, *, seed: int = 0,
 _COUNT_HINT = "p.numel() is the number of elements of a tensor; return a Python int"
 
 
-def _counts_tensors(model):
-    return len(list(model.parameters()))
-
-
-def _counts_frozen(model):
-    return sum(p.numel() for p in model.parameters())
-
-
-def _counts_buffers(model):
-    return sum(t.numel() for t in model.state_dict().values())
-
-
-def _counts_shared_twice(model):
-    return sum(p.numel() for _, p in model.named_parameters(remove_duplicate=False)
-               if p.requires_grad)
-
-
-_COUNT_MISTAKES = (
-    Mistake("counting parameter tensors instead of their elements", _counts_tensors,
-            "add up p.numel() over the parameters, not the number of tensors"),
-    Mistake("counting frozen parameters (requires_grad=False)", _counts_frozen,
-            "only trainable parameters count: skip p with p.requires_grad == False"),
-    Mistake("counting a shared weight once per layer that uses it", _counts_shared_twice,
-            "model.parameters() yields each shared tensor once; iterate over it"),
-    Mistake("counting buffers (e.g. batch norm's running mean and variance) from the "
-            "state_dict", _counts_buffers,
-            "use model.parameters(): buffers are not trained"),
-)
-
-
 def _frozen_first_layer() -> nn.Module:
     model = nn.Sequential(nn.Linear(10, 20), nn.ReLU(), nn.Linear(20, 3))
     model[0].requires_grad_(False)  # a frozen "pretrained" layer
@@ -172,7 +120,7 @@ def check_count_parameters(count_parameters: Callable, *, seed: int = 0,
                            thorough: bool = False) -> None:
     """Check ``count_parameters(model)``: trainable parameter elements, an int."""
     checker = Checker("count_parameters", count_parameters, reference.count_parameters,
-                      kind="int", mistakes=_COUNT_MISTAKES, forbidden=("course_lib",))
+                      kind="int", mistakes=COUNT_PARAMETERS_MISTAKES, forbidden=("course_lib",))
     torch.manual_seed(seed)
     cases = [
         ("nn.Linear(3, 4): 3*4 weights + 4 biases", nn.Linear(3, 4)),
@@ -222,35 +170,6 @@ def _shared_layer() -> nn.Sequential:
     return nn.Sequential(square, nn.Tanh(), square, nn.Linear(6, 2))  # square runs twice
 
 
-def _with_batch_axis(model, input_shape):
-    return [(n, (1, *s)) for n, s in reference.layer_output_shapes(model, input_shape)]
-
-
-def _top_level_only(model, input_shape):
-    shapes = []
-    handles = [module.register_forward_hook(
-        lambda module, inputs, output, name=name: shapes.append((name, tuple(output.shape[1:]))))
-        for name, module in model.named_children()]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    return shapes
-
-
-_SHAPE_MISTAKES = (
-    (_with_batch_axis, "the shapes include the batch axis",
-     "drop the batch axis: tuple(output.shape[1:])"),
-    (_top_level_only, "only the top-level children are recorded",
-     "hook every leaf module: those in model.named_modules() with no children"),
-)
-
-
 def _hooks_left(model: nn.Module) -> list[str]:
     return [name or "the model" for name, m in model.named_modules()
             if m._forward_hooks or m._forward_pre_hooks]
@@ -288,7 +207,7 @@ def _shape_case(checker: Checker, description: str, model: nn.Module,
                      f"{show(run.outputs[0])}", args=args,
                      hint="append (name, tuple(output.shape[1:])) in each hook")
     if got != expected:
-        for mistake, what, hint in _SHAPE_MISTAKES:
+        for mistake, what, hint in LAYER_OUTPUT_SHAPES_MISTAKES:
             if got == mistake(model, input_shape):
                 checker.fail(description, f"your list matches a known mistake: {what}",
                              args=args, hint=hint)
@@ -373,7 +292,7 @@ _STAGES = {
     (120,): "C5's output",
     (84,): "F6's output",
 }
-_ACTIVATION_NAMES = tuple(reference.ACTIVATIONS)
+_ACTIVATION_NAMES = reference.LENET_ACTIVATIONS
 _NO_PADDING_COUNT = 61_706 - (400 - 16 * 4 * 4) * 120
 
 
@@ -705,13 +624,13 @@ def _check_training(checker: Checker, cls: Callable, seed: int) -> None:
     """A short real training run on a small MNIST subset must beat a stated accuracy."""
     torch.manual_seed(seed)
     model = _construct(checker, cls, {})
-    accuracy = reference.quick_train_accuracy(model, seed=seed)
+    accuracy = lenet_training.quick_train_accuracy(model, seed=seed)
     threshold = QUICK_TRAIN_THRESHOLD
     if not accuracy >= threshold:
         checker.fail(
-            f"training LeNet5() on {reference.QUICK_TRAIN_SIZE} MNIST digits for "
-            f"{reference.QUICK_TRAIN_EPOCHS} epochs (Adam)",
-            f"test accuracy on {reference.QUICK_TEST_SIZE} held-out digits {accuracy:.1%}, "
+            f"training LeNet5() on {lenet_training.QUICK_TRAIN_SIZE} MNIST digits for "
+            f"{lenet_training.QUICK_TRAIN_EPOCHS} epochs (Adam)",
+            f"test accuracy on {lenet_training.QUICK_TEST_SIZE} held-out digits {accuracy:.1%}, "
             f"expected at least {threshold:.0%}",
             hint="the net must train: parameters registered, logits out, no detach")
     checker.passed()
@@ -745,7 +664,7 @@ def check_lenet5(LeNet5: Callable, *, seed: int = 0, thorough: bool = False) -> 
         variants += [dict(activation="relu", norm="batch", pooling="max")]
         if thorough:
             variants = [dict(activation=a, norm=n, pooling=p) for a in _ACTIVATION_NAMES
-                        for n in reference.NORMS for p in reference.POOLINGS]
+                        for n in reference.LENET_NORMS for p in reference.LENET_POOLINGS]
         for kwargs in variants:
             _check_against_reference(checker, LeNet5, kwargs, seed)
         _check_gradients(checker, LeNet5, {}, seed)

@@ -7,76 +7,9 @@ from itertools import pairwise
 
 import numpy as np
 
-from course_lib import linear as reference
-from course_lib.checks.core import Checker, Mistake
-
-
-def _wrong_order(weights, biases):
-    W, b = weights[0], biases[0]
-    for w_i, b_i in zip(weights[1:], biases[1:]):
-        W = W @ w_i  # the new layer on the right: W_1 W_2 ... instead of ... W_2 W_1
-        b = w_i @ b + b_i
-    return W, b
-
-
-def _summed_biases(weights, biases):
-    W = weights[0]
-    for w_i in weights[1:]:
-        W = w_i @ W
-    return W, np.sum(biases, axis=0)  # raises when the widths differ, as the student's would
-
-
-def _last_bias_only(weights, biases):
-    W = weights[0]
-    for w_i in weights[1:]:
-        W = w_i @ W
-    return W, biases[-1]
-
-
-def _bias_added_too_early(weights, biases):
-    W, b = weights[0], biases[0]
-    for w_i, b_i in zip(weights[1:], biases[1:]):
-        W = w_i @ W
-        b = w_i @ (b + b_i)  # b_i added before the layer that owns it is applied
-    return W, b
-
-
-def _bias_dropped(weights, biases):
-    W, b = weights[0], biases[0]
-    for w_i, _ in zip(weights[1:], biases[1:]):
-        W = w_i @ W
-        b = w_i @ b  # forgot "+ b_i"
-    return W, b
-
-
-def _transposed(weights, biases):
-    W, b = reference.collapse_linear(weights, biases)
-    return W.T, b
-
-
-_ORDER_HINT = (
-    "the layer applied last goes on the left: W = W_k @ ... @ W_2 @ W_1, so update the "
-    "running product as W = weights[i] @ W"
-)
-_BIAS_HINT = (
-    "each bias passes through every later layer: update b = weights[i] @ b + biases[i]"
-)
-
-_MISTAKES = (
-    Mistake("multiplying the matrices in the wrong order (W_1 @ W_2 @ ... instead of "
-            "... @ W_2 @ W_1)", _wrong_order, _ORDER_HINT),
-    Mistake("returning W transposed, shape (in_1, out_k) instead of (out_k, in_1)",
-            _transposed, "W must map inputs to outputs like nn.Linear.weight: "
-            "shape (out_features, in_features); build it as weights[i] @ W"),
-    Mistake("summing the biases (b_1 + b_2 + ...) without sending earlier ones through "
-            "later layers", _summed_biases, _BIAS_HINT),
-    Mistake("keeping only the last layer's bias", _last_bias_only, _BIAS_HINT),
-    Mistake("adding a layer's bias before applying that layer's weights",
-            _bias_added_too_early, "a layer computes W_i h + b_i: multiply first, then add "
-            "its own bias: b = weights[i] @ b + biases[i]"),
-    Mistake("dropping the biases of later layers (b = W_i @ b without + b_i)", _bias_dropped,
-            _BIAS_HINT),
-)
+from course_lib.checks.core import Checker
+from course_lib.checks.mistakes.linear import BIAS_HINT, COLLAPSE_LINEAR_MISTAKES, ORDER_HINT
+from course_lib.reference import linear as reference
 
 
 def _random_stack(rng: np.random.Generator, sizes: list[int], dtype: type, scale: float = 1.0):
@@ -105,14 +38,14 @@ def _torch_stack_output(weights, biases, x: np.ndarray) -> np.ndarray:
 def _same_function_case(checker: Checker, description: str, weights, biases,
                         rng: np.random.Generator) -> None:
     """The student's (W, b) must give the stack's outputs on random inputs (torch as oracle)."""
-    got = checker.case(description, weights, biases, hint=_BIAS_HINT)
+    got = checker.case(description, weights, biases, hint=BIAS_HINT)
     W, b = (np.asarray(v, dtype=np.float64) for v in got)
     x = rng.normal(size=(8, weights[0].shape[1]))
     want = _torch_stack_output(weights, biases, x)
     error = float(np.max(np.abs(x @ W.T + b - want)) / max(1.0, float(np.max(np.abs(want)))))
     if error > 1e-4:
         checker.fail(description, f"x @ W.T + b differs from the stack's output by {error:.2e}",
-                     args=(weights, biases), hint=_BIAS_HINT)
+                     args=(weights, biases), hint=BIAS_HINT)
     checker.passed(error)
 
 
@@ -129,19 +62,19 @@ def check_collapse_linear(student_fn: Callable, *, seed: int = 0, thorough: bool
             the received value and a hint for the classic mistakes.
     """
     checker = Checker("collapse_linear", student_fn, reference.collapse_linear,
-                      outputs=("W", "b"), mistakes=_MISTAKES)
+                      outputs=("W", "b"), mistakes=COLLAPSE_LINEAR_MISTAKES)
     one = np.array([[2.0, -1.0], [0.5, 3.0]])
     checker.case("a single layer: nothing to collapse, return it as it is",
                  [one], [np.array([1.0, -2.0])])
     checker.case("two 2x2 layers with small integers",
                  [np.array([[1.0, 2.0], [0.0, 1.0]]), np.array([[0.0, 1.0], [1.0, 0.0]])],
-                 [np.array([1.0, 0.0]), np.array([0.0, 3.0])], hint=_ORDER_HINT)
+                 [np.array([1.0, 0.0]), np.array([0.0, 3.0])], hint=ORDER_HINT)
     checker.case("two layers, zero biases: only the order of the product matters",
                  [np.array([[1.0, 1.0], [0.0, 2.0]]), np.array([[3.0, 0.0], [1.0, 1.0]])],
-                 [np.zeros(2), np.zeros(2)], hint=_ORDER_HINT)
+                 [np.zeros(2), np.zeros(2)], hint=ORDER_HINT)
     checker.case("three layers of different widths, 3 -> 4 -> 2 -> 5",
                  *_random_stack(np.random.default_rng(seed), [3, 4, 2, 5], np.float64),
-                 hint=_ORDER_HINT)
+                 hint=ORDER_HINT)
     checker.case("float32 weights: keep float32",
                  *_random_stack(np.random.default_rng(seed + 1), [2, 3, 1], np.float32))
     checker.case("a 1-D input and a 1-D output (1 -> 1 -> 1)",

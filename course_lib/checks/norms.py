@@ -3,7 +3,7 @@
 Each ``check_*(student_fn, *, seed=0, thorough=False)`` runs deterministic cases
 (2-D and 4-D inputs, float64 and float32, non-trivial ``gamma`` and ``beta``, a
 constant channel where only ``eps`` prevents 0 / 0, offsets of 1e4 that break the
-one-pass variance formula) against :mod:`course_lib.norms`, recognises the
+one-pass variance formula) against :mod:`course_lib.reference.norms`, recognises the
 classic mistakes of :mod:`course_lib.checks.norm_mistakes`, and with
 ``thorough=True`` (hidden tests) adds random shapes and seeds. Backward passes
 are also compared with central-difference gradients in float64.
@@ -17,9 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from course_lib import norms
 from course_lib.checks.core import Checker, numerical_gradient
-from course_lib.checks.norm_mistakes import (
+from course_lib.checks.mistakes.norms import (
     BATCH_NORM_BACKWARD_MISTAKES,
     BATCH_NORM_MISTAKES,
     FOLD_BATCH_NORM_MISTAKES,
@@ -27,6 +26,7 @@ from course_lib.checks.norm_mistakes import (
     INSTANCE_NORM_MISTAKES,
     LAYER_NORM_MISTAKES,
 )
+from course_lib.reference import norms
 
 __all__ = [
     "check_batch_norm",
@@ -227,7 +227,7 @@ def check_batch_norm(student_fn: Callable, *, seed: int = 0, thorough: bool = Fa
     """Check ``batch_norm(x, gamma, beta, running_mean, running_var, training, momentum, eps)``.
 
     Compares ``(out, new_running_mean, new_running_var)`` with
-    :func:`course_lib.norms.batch_norm` in training and evaluation, on (N, C) and
+    :func:`course_lib.reference.norms.batch_norm` in training and evaluation, on (N, C) and
     (N, C, H, W) input, and requires the running statistics to be returned, not
     changed in place.
 
@@ -283,7 +283,7 @@ def check_batch_norm_backward(student_fn: Callable, *, seed: int = 0,
                               thorough: bool = False) -> None:
     """Check ``batch_norm_backward(dout, x, gamma, eps) -> (dx, dgamma, dbeta)``.
 
-    Compares with :func:`course_lib.norms.batch_norm_backward` and, in float64,
+    Compares with :func:`course_lib.reference.norms.batch_norm_backward` and, in float64,
     with central-difference gradients of training-mode batch norm.
 
     Args:
@@ -386,7 +386,7 @@ def _layer_norm_cases(rng: np.random.Generator, thorough: bool) -> list[_Case]:
 
 
 def check_layer_norm(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -> None:
-    """Check ``layer_norm(x, gamma, beta, eps)`` against :func:`course_lib.norms.layer_norm`.
+    """Check ``layer_norm(x, gamma, beta, eps)`` against the reference.
 
     Args:
         student_fn: the student's ``layer_norm``.
@@ -453,7 +453,7 @@ def _instance_norm_cases(rng: np.random.Generator, thorough: bool) -> list[_Case
 
 
 def check_instance_norm(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -> None:
-    """Check ``instance_norm(x, gamma, beta, eps)`` against :func:`course_lib.norms.instance_norm`.
+    """Check ``instance_norm(x, gamma, beta, eps)`` against the reference.
 
     Args:
         student_fn: the student's ``instance_norm``.
@@ -566,7 +566,7 @@ def check_fold_batch_norm(student_fn: Callable, *, seed: int = 0, thorough: bool
     """Check ``fold_batch_norm(weight, bias, gamma, beta, running_mean, running_var, eps)``.
 
     Compares ``(folded_weight, folded_bias)`` with
-    :func:`course_lib.norms.fold_batch_norm` for Linear and Conv2d weights, with
+    :func:`course_lib.reference.norms.fold_batch_norm` for Linear and Conv2d weights, with
     and without a bias.
 
     Args:

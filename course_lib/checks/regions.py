@@ -8,77 +8,16 @@ from functools import partial
 
 import numpy as np
 
-from course_lib import regions as reference
-from course_lib.checks.core import Checker, Mistake
+from course_lib.checks.core import Checker
+from course_lib.checks.mistakes.regions import (
+    COUNT_LINEAR_PIECES_MISTAKES,
+    PIECES_HINT,
+    ZERO_HINT,
+)
+from course_lib.lab.regions import XOR_INPUTS, XOR_LABELS
+from course_lib.reference import regions as reference
 
 # ------------------------------------------------------------ count_linear_pieces
-
-
-def _positions(w1, b1, w2, x_min, x_max, *, skip_dead_outputs=True, strict=True, sign=-1.0):
-    """Switching points of the units, with a few of the classic slips as options."""
-    w1, b1, w2 = (np.asarray(v, dtype=np.float64) for v in (w1, b1, w2))
-    keep = (w1 != 0) & ((w2 != 0) if skip_dead_outputs else True)
-    t = sign * b1[keep] / w1[keep]
-    inside = (t > x_min) & (t < x_max) if strict else (t >= x_min) & (t <= x_max)
-    return t[inside], (w2[keep] * np.abs(w1[keep]))[inside]
-
-
-def _pieces(t: np.ndarray, change: np.ndarray) -> int:
-    """Pieces from switching points and slope changes: merge equal points, drop cancelled."""
-    return 1 + sum(1 for p in np.unique(t) if change[t == p].sum() != 0)
-
-
-def _kinks_not_pieces(w1, b1, w2, x_min, x_max):
-    return _pieces(*_positions(w1, b1, w2, x_min, x_max)) - 1
-
-
-def _no_merging(w1, b1, w2, x_min, x_max):
-    return int(_positions(w1, b1, w2, x_min, x_max)[0].size) + 1
-
-
-def _no_cancelling(w1, b1, w2, x_min, x_max):
-    return int(np.unique(_positions(w1, b1, w2, x_min, x_max)[0]).size) + 1
-
-
-def _dead_outputs_counted(w1, b1, w2, x_min, x_max):
-    t, change = _positions(w1, b1, w2, x_min, x_max, skip_dead_outputs=False)
-    return int(np.unique(t).size) + 1 if np.any(change == 0) else -1
-
-
-def _range_ignored(w1, b1, w2, x_min, x_max):
-    return _pieces(*_positions(w1, b1, w2, -np.inf, np.inf))
-
-
-def _ends_included(w1, b1, w2, x_min, x_max):
-    return _pieces(*_positions(w1, b1, w2, x_min, x_max, strict=False))
-
-
-def _sign_flipped(w1, b1, w2, x_min, x_max):
-    return _pieces(*_positions(w1, b1, w2, x_min, x_max, sign=1.0))
-
-
-_ZERO_HINT = ("a unit with w1[i] == 0 never switches: leave it out before dividing by w1[i] "
-              "(select with a mask such as w1 != 0)")
-_PIECES_HINT = ("unit i switches at x = -b1[i] / w1[i]; keep the points strictly inside "
-                "(x_min, x_max), merge equal points, and pieces = kinks + 1")
-
-_PIECE_MISTAKES = (
-    Mistake("returning the number of kinks instead of the number of pieces",
-            _kinks_not_pieces, "k kinks cut the range into k + 1 pieces"),
-    Mistake("counting a kink that sits exactly on x_min or x_max", _ends_included,
-            "a point on the edge of the range does not cut it: use strict < on both sides"),
-    Mistake("counting kinks outside the range (x_min, x_max)", _range_ignored,
-            "keep only the points with x_min < x < x_max"),
-    Mistake("counting units that switch at the same x as separate kinks", _no_merging,
-            "merge equal switching points, e.g. with np.unique"),
-    Mistake("counting a unit whose output weight w2[i] is 0", _dead_outputs_counted,
-            "a unit with w2[i] == 0 does not reach the output, so it adds no kink"),
-    Mistake("counting a point where the slope changes of several units add up to 0",
-            _no_cancelling, "at each point add up w2[i] * abs(w1[i]) of the units that "
-            "switch there; if the sum is 0 the slope does not change: no kink"),
-    Mistake("using x = +b1[i] / w1[i] as the switching point", _sign_flipped,
-            "unit i switches where w1[i] * x + b1[i] = 0, that is at x = -b1[i] / w1[i]"),
-)
 
 
 def _case(checker: Checker, description: str, *args: object, hint: str | None = None) -> None:
@@ -87,7 +26,7 @@ def _case(checker: Checker, description: str, *args: object, hint: str | None = 
     if run.error is None and run.delegated_to is None and run.warnings:
         checker.fail(description, "your function emitted " + "; ".join(sorted(set(run.warnings)))
                      + " (under nbgrader any output on stderr scores the test 0)",
-                     args=args, hint=_ZERO_HINT)
+                     args=args, hint=ZERO_HINT)
     checker.case(description, *args, hint=hint)
 
 
@@ -121,18 +60,18 @@ def check_count_linear_pieces(student_fn: Callable, *, seed: int = 0,
             the received count and a hint for the classic mistakes.
     """
     checker = Checker("count_linear_pieces", student_fn, reference.count_linear_pieces,
-                      kind="int", mistakes=_PIECE_MISTAKES)
+                      kind="int", mistakes=COUNT_LINEAR_PIECES_MISTAKES)
     a = np.array
     case = partial(_case, checker)
     case("one unit, relu(x), kink at 0 inside (-1, 1): two pieces",
-         a([1.0]), a([0.0]), a([1.0]), -1.0, 1.0, hint=_PIECES_HINT)
+         a([1.0]), a([0.0]), a([1.0]), -1.0, 1.0, hint=PIECES_HINT)
     case("one unit, relu(2x - 6), kink at 3 outside (-1, 1): one piece",
-         a([2.0]), a([-6.0]), a([1.0]), -1.0, 1.0, hint=_PIECES_HINT)
+         a([2.0]), a([-6.0]), a([1.0]), -1.0, 1.0, hint=PIECES_HINT)
     case("three units with kinks at 0.25, 0.5 and 3 (one with a negative w1), range (0, 2)",
          a([1.0, -2.0, 0.5]), a([-0.25, 1.0, -1.5]), a([1.0, 1.0, -3.0]), 0.0, 2.0,
-         hint=_PIECES_HINT)
+         hint=PIECES_HINT)
     case("a unit with w1 = 0 is constant: it never switches (and must not be divided by)",
-         a([0.0, 1.0]), a([0.5, -1.5]), a([1.0, 1.0]), -1.0, 2.0, hint=_ZERO_HINT)
+         a([0.0, 1.0]), a([0.5, -1.5]), a([1.0, 1.0]), -1.0, 2.0, hint=ZERO_HINT)
     case("a unit with output weight w2 = 0 adds no kink",
          a([1.0, 1.0]), a([0.0, -1.0]), a([0.0, 1.0]), -2.0, 2.0)
     case("two units switch at the same x = 0.5: one kink",
@@ -151,7 +90,7 @@ def check_count_linear_pieces(student_fn: Callable, *, seed: int = 0,
     for units, half_width in sizes:
         case(f"random net with {units} hidden units on (-{half_width}, {half_width})",
                      *_random_net(rng, units, np.float64), -half_width, half_width,
-                     hint=_PIECES_HINT)
+                     hint=PIECES_HINT)
     for units in [12, 40] + ([7, 100, 300] if thorough else []):
         case(f"{units} units whose kinks often coincide (on a grid of step 0.5)",
                      *_grid_net(rng, units), -2.5, 2.5)
@@ -198,7 +137,7 @@ def _torch_outputs(weights: list[np.ndarray]) -> np.ndarray:
     with torch.no_grad():
         for param, value in zip(net.parameters(), weights):
             param.copy_(torch.from_numpy(value))
-        return net(torch.from_numpy(reference.XOR_INPUTS)).numpy()[:, 0]
+        return net(torch.from_numpy(XOR_INPUTS)).numpy()[:, 0]
 
 
 def check_xor_relu_weights(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -> None:
@@ -233,18 +172,18 @@ def check_xor_relu_weights(student_fn: Callable, *, seed: int = 0, thorough: boo
     weights = _as_weights(checker, run.outputs)
     W1, b1, W2, b2 = weights
 
-    hidden = np.maximum(reference.XOR_INPUTS @ W1.T + b1, 0.0)
+    hidden = np.maximum(XOR_INPUTS @ W1.T + b1, 0.0)
     outputs = (hidden @ W2.T + b2)[:, 0]
     if thorough:
         oracle = _torch_outputs(weights)
         if not np.allclose(outputs, oracle, rtol=1e-9, atol=1e-12):
             checker.fail("the outputs agree with torch.nn layers",
                          f"NumPy gives {outputs}, torch gives {oracle}")
-    wrong = [i for i, (f, y) in enumerate(zip(outputs, reference.XOR_LABELS))
+    wrong = [i for i, (f, y) in enumerate(zip(outputs, XOR_LABELS))
              if not (f > 0 if y == 1 else f < 0)]
     if wrong:
-        table = [f"x = {tuple(int(v) for v in reference.XOR_INPUTS[i])}: hidden relu(W1 x + b1) "
-                 f"= {hidden[i]}, output f = {outputs[i]:.4g}, XOR = {reference.XOR_LABELS[i]}"
+        table = [f"x = {tuple(int(v) for v in XOR_INPUTS[i])}: hidden relu(W1 x + b1) "
+                 f"= {hidden[i]}, output f = {outputs[i]:.4g}, XOR = {XOR_LABELS[i]}"
                  f"{'   <-- wrong side' if i in wrong else ''}" for i in range(4)]
         checker.fail("the network's output is > 0 exactly where XOR is 1",
                      f"{len(wrong)} of the 4 inputs are on the wrong side (an output of exactly "

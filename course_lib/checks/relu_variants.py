@@ -1,9 +1,13 @@
-"""Checks for the ReLU variants of notebook 04: Leaky ReLU, RReLU, ELU and its derivative.
+"""Checks for the ReLU variants of notebook 04: Leaky ReLU, PReLU, RReLU and ELU.
 
-``check_rrelu`` compares evaluation mode with the reference and judges training
-mode, whose output is random, by its properties: positives unchanged, one slope
-per negative element drawn uniformly from ``[lower, upper]`` through the ``rng``
-argument. See :mod:`course_lib.checks.activations` for what every check does.
+Leaky ReLU, ELU and its derivative are rows of the elementwise table
+(:mod:`course_lib.checks.elementwise`). PReLU's weight holds one slope per channel on
+axis 1 (or one shared slope), as in ``torch.nn.functional.prelu``; its cases include a
+4-D input whose last axis has as many entries as there are channels, where
+broadcasting on the wrong axis runs without error but gives wrong values.
+``check_rrelu`` compares evaluation mode with the reference and judges training mode,
+whose output is random, by its properties: positives unchanged, one slope per negative
+element drawn uniformly from ``[lower, upper]`` through the ``rng`` argument.
 """
 
 from __future__ import annotations
@@ -12,132 +16,173 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_lib import activations as ref
-from course_lib.checks._activation_cases import (
+from course_lib.checks.core import Checker, numerical_gradient
+from course_lib.checks.elementwise import (
     DTYPE_HINT,
+    GRAD_HINT,
     HUGE_VALUES,
     KINK_VALUES,
     SHAPE_HINT,
     STABLE_HINT,
+    Case,
+    Elementwise,
     array,
-    elementwise_cases,
-    gradient_cases,
-    leaky,
+    away_from_kinks,
+    elementwise_check,
 )
-from course_lib.checks.core import Checker, Mistake
+from course_lib.checks.mistakes import relu_variants as mistakes
+from course_lib.checks.mistakes.relu_variants import EVAL_HINT, SUM_HINT, TRAIN_HINT
+from course_lib.reference import relu_variants as ref
 
-__all__ = [
-    "check_elu",
-    "check_elu_grad",
-    "check_leaky_relu",
-    "check_leaky_relu_grad",
-    "check_rrelu",
-]
+__all__ = ["check_elu", "check_elu_grad", "check_leaky_relu", "check_prelu",
+           "check_prelu_backward", "check_rrelu"]
 
+# ---------------------------------------------------------------- Leaky ReLU and ELU
 
-LEAKY_RELU_MISTAKES = [
-    Mistake("np.maximum(x, negative_slope * x) is only right for slopes <= 1",
-            lambda x, negative_slope=0.01: np.maximum(x, negative_slope * x),
-            "use np.where(x > 0, x, negative_slope * x), which works for any slope"),
-    Mistake("condition inverted: the slope is applied to x > 0 and x < 0 is left unchanged",
-            lambda x, negative_slope=0.01: np.where(x > 0, negative_slope * x, x),
-            "keep x where x > 0; multiply by negative_slope where x <= 0"),
-    Mistake("negative_slope applied to the positive values too",
-            lambda x, negative_slope=0.01: negative_slope * x,
-            "only x <= 0 is scaled; positive x passes through unchanged"),
-    Mistake("negative_slope ignored (always 0.01)",
-            lambda x, negative_slope=0.01: leaky(x, 0.01), "use the negative_slope argument"),
-    Mistake("plain relu: the negative side is 0", lambda x, negative_slope=0.01: ref.relu(x),
-            "x <= 0 gives negative_slope * x, not 0"),
-]
+check_leaky_relu = elementwise_check(Elementwise(
+    "leaky_relu", ref.leaky_relu, mistakes.LEAKY_RELU_MISTAKES,
+    hint="leaky_relu(x) = x for x > 0 and negative_slope * x for x <= 0",
+    fixed=lambda rng: [Case("default negative_slope = 0.01", (array(KINK_VALUES),)), *(
+        Case(f"negative_slope = {slope}", (array(KINK_VALUES),), {"negative_slope": slope})
+        for slope in (0.2, 0.0, 1.5))],
+    battery={"negative_slope": 0.1},
+    thorough=lambda rng: [Case("negative_slope = -0.5 (allowed, as in PyTorch)",
+                               (rng.normal(size=(4, 5)),), {"negative_slope": -0.5})],
+    signature="x, negative_slope=0.01"))
 
 
-def check_leaky_relu(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -> None:
-    """Check ``leaky_relu(x, negative_slope=0.01)`` against the reference.
+def _alpha_cases(rng: np.random.Generator) -> list[Case]:
+    return [case for alpha in (0.5, 2.0) for case in (
+        Case(f"alpha = {alpha}", (array(KINK_VALUES),), {"alpha": alpha}),
+        Case(f"alpha = {alpha}, very large |x|, float32", (array(HUGE_VALUES, np.float32),),
+             {"alpha": alpha}, STABLE_HINT))]
 
-    Args:
-        student_fn: the student's ``leaky_relu(x, negative_slope=0.01)``.
-        seed: seed of the random cases.
-        thorough: add views, more values and large arrays (the hidden tests).
 
-    Raises:
-        CheckFailure: on the first wrong case, with the input, the expected and the
-            received values, the known mistake it matches, and a hint.
+check_elu = elementwise_check(Elementwise(
+    "elu", ref.elu, mistakes.ELU_MISTAKES,
+    hint="elu(x) = x for x > 0 and alpha * (exp(x) - 1) for x <= 0",
+    fixed=lambda rng: [*_alpha_cases(rng), Case("alpha = 0 (then elu is relu)",
+                                                 (rng.normal(size=(3, 3)),), {"alpha": 0.0})],
+    thorough=lambda rng: [Case("alpha = 1.7, random 4-D", (rng.normal(0.0, 3.0, (2, 3, 4, 5)),
+                                                           1.7))],
+    signature="x, alpha=1.0"))
+
+check_elu_grad = elementwise_check(Elementwise(
+    "elu_grad", ref.elu_grad, mistakes.ELU_GRAD_MISTAKES,
+    hint="elu'(x) = 1 for x > 0 and alpha * exp(x) for x <= 0 (alpha at x == 0, as PyTorch)",
+    fixed=_alpha_cases, derivative_of=[(ref.elu, {}), (ref.elu, {"alpha": 1.7})],
+    kinks=(0.0,), signature="x, alpha=1.0"))
+
+
+# ---------------------------------------------------------------- PReLU
+
+
+def _prelu_inputs(rng, shape, channels, dtype=np.float64):
+    x = rng.normal(size=shape).astype(dtype)
+    weight = rng.uniform(-0.5, 1.5, channels).astype(dtype)
+    return x, weight
+
+
+def check_prelu(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -> None:
+    """Check ``prelu(x, weight)``: one slope per channel on axis 1, as torch.nn.functional.
+
+    Arguments and failures as for every check (see :mod:`course_lib.checks`).
     """
-    checker = Checker("leaky_relu", student_fn, ref.leaky_relu, mistakes=LEAKY_RELU_MISTAKES)
+    checker = Checker("prelu", student_fn, ref.prelu, mistakes=mistakes.PRELU_MISTAKES)
     rng = np.random.default_rng(seed)
-    hint = "leaky_relu(x) = x for x > 0 and negative_slope * x for x <= 0"
-    checker.case("default negative_slope = 0.01", array(KINK_VALUES), hint=hint)
-    for slope in (0.2, 0.0, 1.5):
-        checker.case(f"negative_slope = {slope}", array(KINK_VALUES), hint=hint,
-                     negative_slope=slope)
-    elementwise_cases(checker, rng, thorough, hint=hint, negative_slope=0.1)
+    hint = ("prelu(x)[n, c, ...] = x if x > 0 else weight[c] * x; channels are on axis 1, "
+            "so reshape weight to (1, C, 1, 1) for a 4-D x")
+    checker.case("x (N, C) = (2, 3) with zeros, weight (C,)",
+                 array([[-2.0, 0.0, 3.0], [1.0, -1.0, -4.0]]), array([0.1, 0.2, 0.3]), hint=hint)
+    checker.case("x (N, C, H, W) = (2, 3, 4, 3): W == C, so only axis 1 is right",
+                 *_prelu_inputs(rng, (2, 3, 4, 3), 3), hint=hint)
+    checker.case("x (N, C, L) = (2, 3, 5), weight (C,)", *_prelu_inputs(rng, (2, 3, 5), 3),
+                 hint=hint)
+    checker.case("shared weight of shape (1,), x (2, 3, 4, 5)",
+                 *_prelu_inputs(rng, (2, 3, 4, 5), 1), hint="a weight of shape (1,) is one "
+                 "slope shared by every channel")
+    checker.case("float32 x (4, 6, 2, 2) and weight (6,)",
+                 *_prelu_inputs(rng, (4, 6, 2, 2), 6, np.float32), hint=DTYPE_HINT)
+    checker.case("1-D x (no channel axis), weight (1,)", *_prelu_inputs(rng, (7,), 1), hint=hint)
+    checker.case("very large |x|", array([[-1e4, 1e4], [-1000.0, 1000.0]]), array([0.25, 2.0]),
+                 hint=hint)
+    checker.case("empty batch, x (0, 3)", np.zeros((0, 3)), array([0.1, 0.2, 0.3]),
+                 hint=SHAPE_HINT)
     if thorough:
-        checker.case("negative_slope = -0.5 (allowed, as in PyTorch)",
-                     rng.normal(size=(4, 5)), hint=hint, negative_slope=-0.5)
+        x, weight = _prelu_inputs(rng, (8, 5, 6, 7), 5, np.float32)
+        checker.case("non-contiguous x[:, :, ::2, ::-1]", x[:, :, ::2, ::-1], weight, hint=hint)
+        checker.case("large x (16, 32, 16, 16)", *_prelu_inputs(rng, (16, 32, 16, 16), 32),
+                     hint=hint)
+        checker.case("x (N, C, D, H, W) = (2, 4, 3, 2, 2)", *_prelu_inputs(rng, (2, 4, 3, 2, 2), 4),
+                     hint=hint)
     checker.done()
 
 
-LEAKY_RELU_GRAD_MISTAKES = [
-    Mistake("leaky_relu_grad is 1 at x == 0; PyTorch's autograd uses negative_slope there",
-            lambda x, negative_slope=0.01: np.where(x >= 0, 1.0, negative_slope),
-            "use x > 0 for the slope-1 branch, so x == 0 gets negative_slope"),
-    Mistake("leaky_relu_grad is 0 for x <= 0, which is ReLU's derivative",
-            lambda x, negative_slope=0.01: (x > 0).astype(x.dtype),
-            "where x <= 0 the derivative is negative_slope"),
-    Mistake("negative_slope ignored (always 0.01)",
-            lambda x, negative_slope=0.01: np.where(x > 0, 1.0, 0.01),
-            "use the negative_slope argument"),
-    Mistake("leaky_relu_grad returns leaky_relu(x) instead of its derivative",
-            lambda x, negative_slope=0.01: leaky(x, negative_slope),
-            "differentiate: 1 for x > 0, negative_slope for x <= 0"),
-]
+def _prelu_backward_inputs(rng, shape, channels, dtype=np.float64):
+    x, weight = _prelu_inputs(rng, shape, channels, dtype)
+    return rng.normal(size=shape).astype(dtype), x, weight
 
 
-def check_leaky_relu_grad(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -> None:
-    """Check ``leaky_relu_grad(x, negative_slope=0.01)`` against the reference and numerically.
+def _prelu_gradient_case(checker: Checker, rng: np.random.Generator, shape, channels) -> None:
+    dout, x, weight = _prelu_backward_inputs(rng, shape, channels)
+    x = away_from_kinks(x, (0.0,))
+    dx = numerical_gradient(lambda v: ref.prelu(v, weight), x, dout)
+    dweight = numerical_gradient(lambda w: ref.prelu(x, w), weight, dout)
+    checker.case(f"numerical gradient check, x {shape}, weight ({channels},), float64",
+                 dout, x, weight, expected=(dx, dweight), rtol=1e-5, atol=1e-8, hint=GRAD_HINT)
 
-    Args:
-        student_fn: the student's ``leaky_relu_grad(x, negative_slope=0.01)``.
-        seed: seed of the random cases.
-        thorough: add views, more values and large arrays (the hidden tests).
 
-    Raises:
-        CheckFailure: on the first wrong case, with the input, the expected and the
-            received values, the known mistake it matches, and a hint.
+def _prelu_gradient_case(checker: Checker, rng: np.random.Generator, shape, channels) -> None:
+    dout, x, weight = _prelu_backward_inputs(rng, shape, channels)
+    x = away_from_kinks(x, (0.0,))
+    dx = numerical_gradient(lambda v: ref.prelu(v, weight), x, dout)
+    dweight = numerical_gradient(lambda w: ref.prelu(x, w), weight, dout)
+    checker.case(f"numerical gradient check, x {shape}, weight ({channels},), float64",
+                 dout, x, weight, expected=(dx, dweight), rtol=1e-5, atol=1e-8, hint=GRAD_HINT)
+
+
+def check_prelu_backward(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -> None:
+    """Check ``prelu_backward(dout, x, weight) -> (dx, dweight)``, also numerically.
+
+    Arguments and failures as for every check (see :mod:`course_lib.checks`).
     """
-    checker = Checker("leaky_relu_grad", student_fn, ref.leaky_relu_grad,
-                      mistakes=LEAKY_RELU_GRAD_MISTAKES)
+    checker = Checker("prelu_backward", student_fn, ref.prelu_backward,
+                      outputs=("dx", "dweight"), mistakes=mistakes.PRELU_BACKWARD_MISTAKES)
     rng = np.random.default_rng(seed)
-    hint = ("1 where x > 0 and negative_slope where x <= 0 (negative_slope at x == 0, as "
-            "PyTorch), in x's dtype: np.where(x > 0, 1.0, negative_slope).astype(x.dtype)")
-    for slope in (0.2, 1.5):
-        checker.case(f"negative_slope = {slope}", array(KINK_VALUES), hint=hint,
-                     negative_slope=slope)
-    elementwise_cases(checker, rng, thorough, hint=hint)
-    gradient_cases(checker, ref.leaky_relu, rng, thorough, kinks=(0.0,), negative_slope=0.3)
+    hint = ("dx = dout where x > 0 and weight[c] * dout where x <= 0 (also at x == 0, as "
+            "PyTorch); " + SUM_HINT)
+    x = array([[-2.0, 0.0, 3.0], [1.0, -1.0, 0.0]])
+    checker.case("x (N, C) = (2, 3) with zeros", np.ones_like(x), x, array([0.1, 0.2, 0.3]),
+                 hint=hint)
+    checker.case("x (N, C, H, W) = (2, 3, 4, 3), weight (C,)",
+                 *_prelu_backward_inputs(rng, (2, 3, 4, 3), 3), hint=hint)
+    checker.case("x (N, C, L) = (3, 2, 5), weight (C,)",
+                 *_prelu_backward_inputs(rng, (3, 2, 5), 2), hint=hint)
+    checker.case("shared weight (1,), x (2, 3, 4, 5)",
+                 *_prelu_backward_inputs(rng, (2, 3, 4, 5), 1), hint=hint)
+    checker.case("float32, x (4, 6, 2, 2)",
+                 *_prelu_backward_inputs(rng, (4, 6, 2, 2), 6, np.float32), hint=DTYPE_HINT)
+    checker.case("1-D x (no channel axis), weight (1,)",
+                 *_prelu_backward_inputs(rng, (6,), 1), hint=hint)
+    big = array([[-1e4, 1e4], [-1000.0, 1000.0]])
+    checker.case("very large |x|", np.ones_like(big), big, array([0.25, 2.0]), hint=hint)
+    checker.case("empty batch, x (0, 3): dweight is zeros", np.zeros((0, 3)), np.zeros((0, 3)),
+                 array([0.1, 0.2, 0.3]), hint=SUM_HINT)
+    for shape, channels in [((4, 3), 3), ((2, 3, 2, 2), 3), ((2, 3, 2, 2), 1)]:
+        _prelu_gradient_case(checker, rng, shape, channels)
+    if thorough:
+        dout, x, weight = _prelu_backward_inputs(rng, (6, 5, 6, 7), 5, np.float32)
+        checker.case("non-contiguous views", dout[:, :, ::2, ::-1], x[:, :, ::2, ::-1], weight,
+                     hint=hint)
+        checker.case("large x (16, 32, 16, 16)",
+                     *_prelu_backward_inputs(rng, (16, 32, 16, 16), 32), hint=hint)
+        checker.case("x (N, C, D, H, W) = (2, 4, 3, 2, 2)",
+                     *_prelu_backward_inputs(rng, (2, 4, 3, 2, 2), 4), hint=hint)
+        _prelu_gradient_case(checker, rng, (2, 4, 3, 2), 4)
     checker.done()
 
 
-
-EVAL_HINT = ("in evaluation mode (training=False) rrelu is deterministic: every x < 0 gets the "
-             "mean slope (lower + upper) / 2, like torch.nn.functional.rrelu")
-TRAIN_HINT = ("in training mode draw one slope per element from the rng argument, e.g. "
-              "rng.uniform(lower, upper, size=x.shape), and use it where x < 0")
-RRELU_MISTAKES = [
-    Mistake("evaluation mode uses lower instead of (lower + upper) / 2",
-            lambda x, lower=1 / 8, upper=1 / 3, training=False, rng=None: leaky(x, lower),
-            EVAL_HINT),
-    Mistake("evaluation mode uses upper instead of (lower + upper) / 2",
-            lambda x, lower=1 / 8, upper=1 / 3, training=False, rng=None: leaky(x, upper),
-            EVAL_HINT),
-    Mistake("evaluation mode uses (upper - lower) / 2 instead of (lower + upper) / 2",
-            lambda x, lower=1 / 8, upper=1 / 3, training=False, rng=None:
-            leaky(x, (upper - lower) / 2), EVAL_HINT),
-    Mistake("the slope is applied to x > 0 instead of x < 0",
-            lambda x, lower=1 / 8, upper=1 / 3, training=False, rng=None:
-            np.where(x < 0, x, x * ((lower + upper) / 2)), "x >= 0 passes through unchanged"),
-]
+# ---------------------------------------------------------------- RReLU
 
 
 def _rrelu_eval_is_deterministic(checker: Checker, x: np.ndarray) -> None:
@@ -220,16 +265,9 @@ def _with_zeros(x: np.ndarray) -> np.ndarray:
 def check_rrelu(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -> None:
     """Check ``rrelu``: evaluation mode against the reference, training mode by its properties.
 
-    Args:
-        student_fn: the student's ``rrelu(x, lower=1/8, upper=1/3, training=False, rng=None)``.
-        seed: seed of the random cases.
-        thorough: add views, more values and large arrays (the hidden tests).
-
-    Raises:
-        CheckFailure: on the first wrong case, with the input, the expected and the
-            received values, the known mistake it matches, and a hint.
+    Arguments and failures as for every check (see :mod:`course_lib.checks`).
     """
-    checker = Checker("rrelu", student_fn, ref.rrelu, mistakes=RRELU_MISTAKES)
+    checker = Checker("rrelu", student_fn, ref.rrelu, mistakes=mistakes.RRELU_MISTAKES)
     rng = np.random.default_rng(seed)
     _rrelu_eval_is_deterministic(checker, rng.normal(size=(4, 25)))
     checker.case("evaluation mode, default lower and upper", array(KINK_VALUES), hint=EVAL_HINT)
@@ -255,87 +293,4 @@ def check_rrelu(student_fn: Callable, *, seed: int = 0, thorough: bool = False) 
                      hint=EVAL_HINT)
         checker.case("evaluation mode, 200,000 values", rng.normal(0.0, 100.0, 200_000),
                      hint=EVAL_HINT)
-    checker.done()
-
-
-ELU_MISTAKES = [
-    Mistake("elu via np.exp on the positive values too (np.where computes both branches), "
-            "which overflows", lambda x, alpha=1.0: np.where(x > 0, x, alpha * (np.exp(x) - 1)),
-            "exponentiate only non-positive numbers: np.expm1(np.minimum(x, 0))"),
-    Mistake("elu without alpha: exp(x) - 1 instead of alpha * (exp(x) - 1)",
-            lambda x, alpha=1.0: np.where(x > 0, x, np.expm1(np.minimum(x, 0.0))),
-            "multiply the negative branch by alpha"),
-    Mistake("the - 1 is missing: alpha * exp(x) for x <= 0",
-            lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.exp(np.minimum(x, 0.0))),
-            "elu(x) = alpha * (exp(x) - 1) for x <= 0, so elu(0) = 0"),
-    Mistake("alpha applied to the positive values too",
-            lambda x, alpha=1.0: alpha * ref.elu(x, 1.0), "x > 0 passes through unchanged"),
-]
-
-
-def check_elu(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -> None:
-    """Check ``elu(x, alpha=1.0)`` against :func:`course_lib.activations.elu`.
-
-    Args:
-        student_fn: the student's ``elu(x, alpha=1.0)``.
-        seed: seed of the random cases.
-        thorough: add views, more values and large arrays (the hidden tests).
-
-    Raises:
-        CheckFailure: on the first wrong case, with the input, the expected and the
-            received values, the known mistake it matches, and a hint.
-    """
-    checker = Checker("elu", student_fn, ref.elu, mistakes=ELU_MISTAKES)
-    rng = np.random.default_rng(seed)
-    hint = "elu(x) = x for x > 0 and alpha * (exp(x) - 1) for x <= 0"
-    for alpha in (0.5, 2.0):
-        checker.case(f"alpha = {alpha}", array(KINK_VALUES), hint=hint, alpha=alpha)
-        checker.case(f"alpha = {alpha}, very large |x|, float32",
-                     array(HUGE_VALUES, np.float32), hint=STABLE_HINT, alpha=alpha)
-    checker.case("alpha = 0 (then elu is relu)", rng.normal(size=(3, 3)), hint=hint, alpha=0.0)
-    elementwise_cases(checker, rng, thorough, hint=hint)
-    if thorough:
-        checker.case("alpha = 1.7, random 4-D", rng.normal(0.0, 3.0, (2, 3, 4, 5)), 1.7,
-                     hint=hint)
-    checker.done()
-
-
-ELU_GRAD_MISTAKES = [
-    Mistake("elu_grad via np.exp on the positive values too, which overflows",
-            lambda x, alpha=1.0: np.where(x > 0, 1.0, alpha * np.exp(x)).astype(x.dtype),
-            "exponentiate only non-positive numbers: np.exp(np.minimum(x, 0))"),
-    Mistake("elu_grad missing alpha: exp(x) instead of alpha * exp(x) for x <= 0",
-            lambda x, alpha=1.0: np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0))).astype(x.dtype),
-            "the derivative of alpha * (exp(x) - 1) is alpha * exp(x)"),
-    Mistake("elu_grad is 1 at x == 0; PyTorch's autograd uses alpha there",
-            lambda x, alpha=1.0: np.where(x >= 0, 1.0, alpha * np.exp(np.minimum(x, 0.0))),
-            "use x > 0 for the slope-1 branch, so x == 0 gets alpha * exp(0) = alpha"),
-    Mistake("elu_grad returns elu(x) instead of its derivative",
-            lambda x, alpha=1.0: ref.elu(x, alpha), "differentiate: 1 for x > 0, "
-            "alpha * exp(x) for x <= 0"),
-]
-
-
-def check_elu_grad(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -> None:
-    """Check ``elu_grad(x, alpha=1.0)`` against the reference and central differences.
-
-    Args:
-        student_fn: the student's ``elu_grad(x, alpha=1.0)``.
-        seed: seed of the random cases.
-        thorough: add views, more values and large arrays (the hidden tests).
-
-    Raises:
-        CheckFailure: on the first wrong case, with the input, the expected and the
-            received values, the known mistake it matches, and a hint.
-    """
-    checker = Checker("elu_grad", student_fn, ref.elu_grad, mistakes=ELU_GRAD_MISTAKES)
-    rng = np.random.default_rng(seed)
-    hint = "elu'(x) = 1 for x > 0 and alpha * exp(x) for x <= 0 (alpha at x == 0, as PyTorch)"
-    for alpha in (0.5, 2.0):
-        checker.case(f"alpha = {alpha}", array(KINK_VALUES), hint=hint, alpha=alpha)
-        checker.case(f"alpha = {alpha}, very large |x|, float32",
-                     array(HUGE_VALUES, np.float32), hint=STABLE_HINT, alpha=alpha)
-    elementwise_cases(checker, rng, thorough, hint=hint)
-    gradient_cases(checker, ref.elu, rng, thorough, kinks=(0.0,))
-    gradient_cases(checker, ref.elu, rng, thorough, kinks=(0.0,), alpha=1.7)
     checker.done()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from course_lib.cli import UsageError
+from course_lib.errors import CourseError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _no_dataset(args: argparse.Namespace) -> int:
-    raise UsageError("name a data set to fetch, e.g. `course data mnist`")
+    raise CourseError("name a data set to fetch, e.g. `course data mnist`")
 
 
 def run_mnist(args: argparse.Namespace) -> int:

@@ -9,22 +9,14 @@ import argparse
 import os
 from pathlib import Path
 
-from course_lib.cli import UsageError
-
-
-def _course_error(error: Exception) -> UsageError:
-    return UsageError(str(error))
+from course_lib.errors import CourseError
 
 
 def _release(args: argparse.Namespace) -> int:
-    from course_lib.grading.course import CourseError, course_dir
+    from course_lib.grading.course import course_dir
     from course_lib.grading.release import release
 
-    try:
-        root = course_dir(args.course_dir)
-        released = release(root, args.slugs)
-    except CourseError as error:
-        raise _course_error(error) from None
+    released = release(course_dir(args.course_dir), args.slugs)
     for slug in released:
         print(f"released {slug}")
     return 0
@@ -32,37 +24,31 @@ def _release(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from course_lib.grading.check import check
-    from course_lib.grading.course import CourseError
 
-    try:
-        report, passed = check(args.notebook, timeout=args.timeout)
-    except CourseError as error:
-        raise _course_error(error) from None
+    report, passed = check(args.notebook, timeout=args.timeout)
     print(report)
     return 0 if passed else 1
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from course_lib.grading import shards
-    from course_lib.grading.course import CourseError, course_dir
-    from course_lib.grading.grade import feedback_dir, grade
+    from course_lib.grading.course import course_dir
+    from course_lib.grading.grade import grade
     from course_lib.grading.report import outcome_table
+    from course_lib.grading.scale import shards
+    from course_lib.grading.submissions import feedback_dir
 
     shards_dir = Path(args.shards_dir) if args.shards_dir else None
-    try:
-        root = course_dir(args.course_dir)
-        if args.merge:
-            if args.shard:
-                raise CourseError("--merge combines finished shards; it takes no --shard")
-            report = shards.merge(root, args.slugs, shards_dir)
-        else:
-            shard = shards.parse(args.shard) if args.shard else None
-            report = grade(root, args.slugs, jobs=args.jobs, timeout=args.timeout,
-                           progress=not args.no_progress, shard=shard,
-                           shards_dir=shards_dir, force=args.force,
-                           warm_kernels=not args.cold_kernels)
-    except CourseError as error:
-        raise _course_error(error) from None
+    root = course_dir(args.course_dir)
+    shard = None
+    if args.merge:
+        if args.shard:
+            raise CourseError("--merge combines finished shards; it takes no --shard")
+        report = shards.merge(root, args.slugs, shards_dir)
+    else:
+        shard = shards.parse(args.shard) if args.shard else None
+        report = grade(root, args.slugs, jobs=args.jobs, timeout=args.timeout,
+                       progress=not args.no_progress, shard=shard, shards_dir=shards_dir,
+                       force=args.force, warm_kernels=not args.cold_kernels)
     print(outcome_table(report.outcomes))
     resumed = sum(o.resumed for o in report.outcomes)
     if resumed:
@@ -84,14 +70,9 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from course_lib.grading.course import CourseError
     from course_lib.grading.demo import demo
 
-    try:
-        return 0 if demo(args.course_dir, jobs=args.jobs, slugs=args.slugs,
-                         keep=args.keep) else 1
-    except CourseError as error:
-        raise _course_error(error) from None
+    return 0 if demo(args.course_dir, jobs=args.jobs, slugs=args.slugs, keep=args.keep) else 1
 
 
 def _jobs(value: str) -> int:

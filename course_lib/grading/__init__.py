@@ -13,10 +13,10 @@ give the same grades. Modules, by topic:
 - :mod:`~course_lib.grading.worker`: autograde one submission in an isolated directory.
 - :mod:`~course_lib.grading.pool`: the long-lived worker processes and their time limits.
 - :mod:`~course_lib.grading.processes`: find and kill a process tree.
-- :mod:`~course_lib.grading.warm_kernels`: kernels forked from one that did the imports.
+- :mod:`~course_lib.grading.scale.warm_kernels`: kernels forked from one that did the imports.
 - :mod:`~course_lib.grading.grade`: the parallel batch with time limits and one-line errors.
 - :mod:`~course_lib.grading.records`: what a finished submission leaves, so runs resume.
-- :mod:`~course_lib.grading.shards`: ``--shard i/n`` over many machines and ``--merge``.
+- :mod:`~course_lib.grading.scale.shards`: ``--shard i/n`` over many machines and ``--merge``.
 - :mod:`~course_lib.grading.gradebook`: gradebooks by URL (SQLite or a server): copies,
   merges, zero scores, races retried, nbgrader's CSV export.
 - :mod:`~course_lib.grading.scan`: flags code that reaches for tools no exercise needs.

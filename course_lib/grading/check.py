@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from course_lib.grading.course import CourseError
+from course_lib.errors import CourseError
 from course_lib.grading.notebook_files import read_notebook
 
 #: Per-cell limit when no course config says otherwise; generous for a laptop.

@@ -12,21 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-#: The course's assignments in course order (also listed in the repo's nbgrader_config.py).
-SLUGS = (
-    "01_why_nonlinearity",
-    "02_sigmoid_saturation",
-    "03_relu_dead_zone",
-    "04_relu_variants",
-    "05_normalization",
-    "06_lenet5_lab",
-)
+from course_lib.errors import CourseError
 
 CONFIG_FILE = "nbgrader_config.py"
-
-
-class CourseError(Exception):
-    """A problem with the course directory or the user's request; one line, no traceback."""
 
 
 def repo_root() -> Path:

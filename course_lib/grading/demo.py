@@ -15,10 +15,11 @@ from pathlib import Path
 
 from course_lib.grading import gradebook
 from course_lib.grading.course import CONFIG_FILE, course_dir, resolve_slugs, source_dir
-from course_lib.grading.grade import BatchReport, grade
+from course_lib.grading.grade import grade
 from course_lib.grading.release import release
 from course_lib.grading.report import outcome_table, render
 from course_lib.grading.samples import Sample, materialise, samples_for
+from course_lib.grading.submissions import BatchReport
 
 
 def copy_course(root: Path, destination: Path, slugs: list[str]) -> Path:

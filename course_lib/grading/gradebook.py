@@ -28,7 +28,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from course_lib.grading.course import CourseError, load_config, nbgrader_api
+from course_lib.errors import CourseError
+from course_lib.grading.course import load_config, nbgrader_api
 
 T = TypeVar("T")
 

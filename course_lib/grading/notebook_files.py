@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from course_lib.grading.course import CourseError
+from course_lib.errors import CourseError
 
 
 class NotebookError(CourseError):

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from course_lib.grading.course import CourseError, nbgrader_api, resolve_slugs, source_dir
+from course_lib.errors import CourseError
+from course_lib.grading.course import nbgrader_api, resolve_slugs, source_dir
 from course_lib.grading.notebook_files import read_notebook
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from course_lib.grading.grade import Outcome
+from course_lib.grading.submissions import Outcome
 
 
 def render(rows: Sequence[Sequence[str]]) -> str:

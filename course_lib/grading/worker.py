@@ -26,10 +26,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from course_lib.grading import gradebook, warm_kernels
+from course_lib.grading import gradebook
 from course_lib.grading.course import CONFIG_FILE, load_config, nbgrader_api
 from course_lib.grading.feedback import FEEDBACK_PREPROCESSORS
 from course_lib.grading.processes import kill_all, process_tree
+from course_lib.grading.scale import warm_kernels
 
 #: Set to "0" in a worker's environment for plain (cold) kernels.
 WARM_ENV = "COURSE_WARM_KERNELS"
@@ -155,7 +156,7 @@ def explain(error_text: str) -> str:
 
 
 class Zygote:
-    """This worker's warm-kernel zygote (see :mod:`course_lib.grading.warm_kernels`).
+    """This worker's warm-kernel zygote (see :mod:`course_lib.grading.scale.warm_kernels`).
 
     Started with the worker, so its imports overlap nbgrader's; restarted if it dies;
     given up (plain kernels) if it cannot start.
@@ -174,7 +175,7 @@ class Zygote:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "course_lib.grading.warm_kernels", "serve", self.address],
+            [sys.executable, "-m", "course_lib.grading.scale.warm_kernels", "serve", self.address],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, cwd=self.folder, text=True)
         self.ready = False
 

@@ -1,0 +1,74 @@
+"""Classic wrong sigmoid, tanh and ReLU (notebooks 02, 03), so a failed check can name them.
+
+See :mod:`course_lib.checks.mistakes` for what a mistake is and how it is used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from course_lib.checks.core import Mistake
+from course_lib.checks.elementwise import STABLE_HINT
+from course_lib.reference import activations as ref
+
+
+def _naive_sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _naive_tanh(x):
+    return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
+
+
+SIGMOID_MISTAKES = [
+    Mistake("the naive sigmoid 1 / (1 + np.exp(-x)) overflows for very negative x",
+            _naive_sigmoid, STABLE_HINT),
+    Mistake("np.exp(x) / (1 + np.exp(x)) gives inf / inf = nan for large positive x",
+            lambda x: np.exp(x) / (1.0 + np.exp(x)), STABLE_HINT),
+    Mistake("wrong sign in the exponent: 1 / (1 + exp(x)) is sigmoid(-x)",
+            lambda x: ref.sigmoid(-x), "sigmoid(x) = 1 / (1 + exp(-x)); sigmoid(0) = 0.5, "
+            "sigmoid(large) = 1"),
+]
+
+
+SIGMOID_GRAD_MISTAKES = [
+    Mistake("sigmoid computed with the naive 1 / (1 + np.exp(-x)), which overflows",
+            lambda x: _naive_sigmoid(x) * (1 - _naive_sigmoid(x)), STABLE_HINT),
+    Mistake("sigmoid_grad written as s * (1 + s)", lambda x: ref.sigmoid(x) * (1 + ref.sigmoid(x)),
+            "the derivative is s * (1 - s) with s = sigmoid(x)"),
+    Mistake("sigmoid_grad uses x instead of s = sigmoid(x): x * (1 - x)", lambda x: x * (1 - x),
+            "compute s = sigmoid(x) first, then s * (1 - s)"),
+    Mistake("sigmoid_grad returns sigmoid(x) itself", ref.sigmoid,
+            "return the derivative s * (1 - s), not s"),
+]
+
+
+TANH_GRAD_MISTAKES = [
+    Mistake("tanh computed as (e^x - e^-x) / (e^x + e^-x), which overflows to inf / inf",
+            lambda x: 1 - _naive_tanh(x) ** 2, "use np.tanh, which is stable for every x"),
+    Mistake("tanh_grad written as 1 - tanh(x): the square is missing", lambda x: 1 - np.tanh(x),
+            "the derivative is 1 - tanh(x)**2"),
+    Mistake("tanh_grad uses x instead of tanh(x): 1 - x**2", lambda x: 1 - x**2,
+            "compute t = np.tanh(x) first, then 1 - t**2"),
+    Mistake("tanh_grad written as 1 + tanh(x)**2: wrong sign", lambda x: 1 + np.tanh(x) ** 2,
+            "the derivative is 1 - tanh(x)**2, at most 1"),
+]
+
+
+RELU_MISTAKES = [
+    Mistake("relu returns the mask x > 0 (that is the gradient)",
+            lambda x: (x > 0).astype(x.dtype), "relu(x) = max(0, x): keep the positive values"),
+    Mistake("np.minimum instead of np.maximum", lambda x: np.minimum(x, 0.0),
+            "relu keeps the larger of x and 0"),
+    Mistake("np.abs instead of relu", np.abs, "negative values become 0, not -x"),
+]
+
+
+RELU_GRAD_MISTAKES = [
+    Mistake("relu_grad is 1 at x == 0; PyTorch's autograd uses 0 there",
+            lambda x: (x >= 0).astype(x.dtype), "use x > 0, not x >= 0"),
+    Mistake("relu_grad returns relu(x) instead of its derivative", ref.relu,
+            "the derivative is 1 where x > 0 and 0 elsewhere"),
+    Mistake("relu_grad is inverted: 1 for x <= 0", lambda x: (x <= 0).astype(x.dtype),
+            "the derivative is 1 where x > 0 and 0 elsewhere"),
+]
