@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 
 from course_lib import __version__
 from course_lib.errors import CourseError
 
-#: Modules of course_lib.commands, in the order their subcommands are listed.
-COMMAND_MODULES: tuple[str, ...] = ("data", "grading")
+#: Modules of course_lib.commands, in the order their subcommands are listed. The student
+#: edition ships only the learner's (data, learner); the others are skipped where absent.
+COMMAND_MODULES: tuple[str, ...] = ("learner", "data", "grading", "bundle")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        importlib.import_module(f"course_lib.commands.{name}").register(subparsers)
+        if importlib.util.find_spec(f"course_lib.commands.{name}") is not None:
+            importlib.import_module(f"course_lib.commands.{name}").register(subparsers)
     return parser
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 SLUG = "00_tiny"
+REPO = Path(__file__).resolve().parents[1]
 POINTS = {"test_double": 1, "test_square": 2}
 
 CONFIG = '''\

@@ -89,3 +89,51 @@ def test_a_notebook_without_tests_is_reported(tmp_path, capsys):
     nbformat.write(nb, path)
     assert main(["check", str(path)]) == 1
     assert "no graded test cells" in capsys.readouterr().out
+
+
+def test_edited_and_deleted_test_cells_are_graded_as_released(course, tmp_path, capsys):
+    path = _learner_copy(course, tmp_path, [{"replace": "square",
+                                              "source": "def square(x):\n    return x"}])
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # the learner "fixes" one test and deletes the other
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id == "test_square":
+            cell.source = "print('all good')"
+    nb.cells = [c for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") != "test_double"]
+    nbformat.write(nb, path)
+    released = course / "notebooks" / fixture.SLUG / f"{fixture.SLUG}.ipynb"
+    assert main(["check", str(path), "--released", str(released)]) == 1
+    out = capsys.readouterr().out
+    assert "warning: test cell test_square was edited; graded with the released version" in out
+    assert "warning: test cell test_double was deleted; restored from the release" in out
+    assert "test_double  1/1     passed" in out  # restored, and double is right
+    assert "test_square  0/2     FAILED" in out  # the released test sees the wrong square
+
+
+def test_without_a_release_an_edited_test_cell_is_still_noticed(course, tmp_path, capsys):
+    path = _learner_copy(course, tmp_path, [])
+    nb = nbformat.read(path, as_version=4)
+    test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                == "test_square")
+    test.source += "\nprint('extra')"
+    nbformat.write(nb, path)
+    main(["check", str(path)])
+    assert "warning: test cell test_square was edited (its checksum changed)" in \
+        capsys.readouterr().out
+
+
+def test_an_instructors_notebook_is_named_as_such(course, tmp_path, capsys):
+    folder = tmp_path / "solutions"
+    shutil.copytree(course / "solutions" / fixture.SLUG, folder)
+    main(["check", str(folder / f"{fixture.SLUG}.ipynb")])
+    assert "warning: this is an instructor's notebook" in capsys.readouterr().out
+
+
+def test_the_per_cell_limit_is_the_courses():
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from course_lib.learner.check import CELL_TIMEOUT
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(fixture.REPO)).load_config()
+    assert config.Execute.timeout == CELL_TIMEOUT

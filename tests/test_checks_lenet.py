@@ -179,7 +179,7 @@ def test_layer_output_shapes_check_passes_a_correct_answer(capsys):
     (dict(keep_hooks=True), "(?s)hooks are still registered on.*handle.remove"),
     (dict(no_finally=True), "(?s)after the error, hooks are still registered.*finally"),
     (dict(train_mode=True), "(?s)the model's state changed.*eval mode"),
-    (dict(inputs=True), r"(?s)expected \[\('c1', \(6, 28, 28\)\)"),
+    (dict(inputs=True), r"(?s)expected \[\('c1', \(4, 28, 28\)\)"),
 ])
 def test_layer_output_shapes_check_names_the_mistake(mistake, message):
     with pytest.raises(CheckFailure, match=message):

@@ -10,7 +10,6 @@ import nbformat
 import pytest
 
 from course_lib.grading.course import assignments, repo_root
-from course_lib.grading.notebook_files import NotebookError, read_notebook
 from course_lib.grading.samples import (
     SPEC_DIR,
     Sample,
@@ -20,6 +19,7 @@ from course_lib.grading.samples import (
     materialise,
     samples_for,
 )
+from course_lib.notebook_files import NotebookError, read_notebook
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import pytest
 
 from course_lib.cli import main
 from course_lib.grading.course import CourseError, assignments, repo_root
-from course_lib.grading.notebook_files import NotebookError
 from course_lib.grading.release import release
+from course_lib.notebook_files import NotebookError
 
 REPO = repo_root()
 REPO_SLUGS = assignments(REPO)

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib.checks import answers
 from course_lib.checks.elementwise import Elementwise, elementwise_check
 from course_lib.checks.mistakes import activations as mistakes
-from course_lib.reference import activations as ref
+
+ref = answers.reference("activations")  # the right answers (see checks/answers.py)
 
 __all__ = ["check_relu", "check_relu_grad", "check_sigmoid", "check_sigmoid_grad",
            "check_tanh_grad"]

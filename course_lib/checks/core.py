@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.checks import answers
+
 #: Relative and absolute tolerance per dtype: float32 arithmetic carries about
 #: 7 significant digits, float64 about 16; the margins absorb the different but
 #: equally valid orders of summation that students write.
@@ -42,7 +44,26 @@ FORBIDDEN_PACKAGES = ("course_lib", "torch", "tensorflow", "jax", "scipy")
 
 
 class CheckFailure(AssertionError):
-    """A student's function gave a wrong result; the message says which and why."""
+    """A student's function gave a wrong result; the message says which and why.
+
+    In a notebook IPython shows it as the message alone: :meth:`_render_traceback_`
+    replaces the traceback, which would only run through the check's own code. The cell
+    still fails, so nbgrader scores the test 0.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        lines = str(self).splitlines() or [""]
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {lines[0]}", *lines[1:]]
+
+
+#: What every check says of an exercise whose answer cell still raises NotImplementedError.
+NOT_WRITTEN = ("is not written yet (it raises NotImplementedError): replace "
+               "`raise NotImplementedError()` with your code")
+
+
+def not_written(error: str | None) -> bool:
+    """Did the student's code fail only because it is still the released stub?"""
+    return error is not None and error.startswith("NotImplementedError")
 
 
 @dataclass(frozen=True)
@@ -130,6 +151,8 @@ def show(value: Any) -> str:
         return f"{body}  ({value.dtype}, shape {value.shape})"
     if isinstance(value, float):
         return f"{value:.6g}"
+    if isinstance(value, np.random.Generator):  # its repr has a memory address: noise
+        return f"np.random.Generator({type(value.bit_generator).__name__})"
     text = repr(value)
     return text if len(text) < 200 else text[:200] + "..."
 
@@ -167,6 +190,8 @@ def _call_guarded(fn: Callable, args: tuple, kwargs: dict, forbidden: Sequence[s
     are all seen, even when reached through an alias the student made.
     """
     seen: list[str] = []
+    if answers.is_recording():  # building the student edition: the reference is the student
+        forbidden = ()
 
     def profiler(frame, event, arg):
         if seen:
@@ -213,10 +238,11 @@ def _changed(before: Any, after: Any) -> bool:
 
 
 def _last_frame_line(exc: BaseException) -> str:
-    """``ValueError: ... (line 4 of your function)``-style summary of an exception."""
+    """``ValueError: ... (in f, line 4)``-style summary of an exception."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (in {frames[-1].name}, line {frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    message = f": {exc}" if str(exc) else ""
+    return f"{type(exc).__name__}{message}{where}"
 
 
 # ------------------------------------------------------------------ the checker
@@ -357,6 +383,12 @@ class Checker:
         run = _Run()
         _Context(self, description, args, kwargs or {}, run, hint).fail(problem)
 
+    def fail_unless_written(self, description: str, error: str | None, *, args: tuple = (),
+                            kwargs: dict | None = None, what: str = "function") -> None:
+        """Fail with the one "not written yet" line if ``error`` is the released stub's."""
+        if not_written(error):
+            self.fail(description, f"your {what} {NOT_WRITTEN}", args=args, kwargs=kwargs)
+
     def passed(self, error: float = 0.0) -> None:
         """Count a hand-written case as passed, with its relative error."""
         self.cases_passed += 1
@@ -385,7 +417,8 @@ class _Context:
     def fail(self, problem: str, *, extra: Sequence[str] = (), try_mistakes: bool = False) -> None:
         c = self.checker
         lines = [f"{c.exercise} failed on case {c.cases_passed + 1}: {self.description}"]
-        lines += [f"  input {name}: {show(value)}" for name, value in self._named_inputs()]
+        if NOT_WRITTEN not in problem:  # the inputs of a first case would only distract
+            lines += [f"  input {name}: {show(value)}" for name, value in self._named_inputs()]
         lines.append(f"  problem: {problem}")
         lines += [f"  {line}" for line in extra]
         if self.run.warnings:
@@ -427,10 +460,9 @@ class _Context:
 
     def require_clean_run(self) -> None:
         run = self.run
-        if run.error is not None and run.error.startswith("NotImplementedError"):
+        if not_written(run.error):
             self.hint = None  # no spoilers for an exercise not yet attempted
-            self.fail("your function is not written yet (it raises NotImplementedError): "
-                      "replace `raise NotImplementedError()` with your code")
+            self.fail(f"your function {NOT_WRITTEN}")
         if run.error is not None:
             self.fail(f"your function raised {run.error}")
         if run.delegated_to is not None:

@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from course_lib.checks import answers
 from course_lib.checks.core import Checker
 from course_lib.checks.mistakes.dead_relu import DEAD_LAYER_MISTAKES, DEAD_UNIT_MISTAKES
-from course_lib.reference import dead_relu as reference
+
+reference = answers.reference("dead_relu")  # the right answers (see checks/answers.py)
 
 __all__ = ["check_dead_layer_probability", "check_dead_unit_fraction"]
 

@@ -91,11 +91,6 @@ def gradient_cases(checker: Checker, forward: Callable, rng: np.random.Generator
                      rtol=1e-5, atol=1e-8, hint=GRAD_HINT, **kwargs)
 
 
-def leaky(x: np.ndarray, slope: float) -> np.ndarray:
-    """Leaky ReLU with ``slope``, unchecked: the building block of several known mistakes."""
-    return np.where(x > 0, x, slope * x)
-
-
 # ---------------------------------------------------------------- one row of the table
 
 

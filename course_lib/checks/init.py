@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from course_lib.checks import answers
 from course_lib.checks.core import Checker
 from course_lib.checks.mistakes.init import XAVIER_STD_MISTAKES
-from course_lib.reference import init as reference
 
 _FIXED_CASES = (
     ("a square layer, 100 -> 100", (100, 100), {}),
@@ -15,6 +15,8 @@ _FIXED_CASES = (
     ("gain for tanh, 5/3", (64, 64), {"gain": 5 / 3}),
     ("fan_out > fan_in, 10 -> 1000, gain 2", (10, 1000), {"gain": 2.0}),
 )
+
+reference = answers.reference("init")  # the right answers (see checks/answers.py)
 
 
 def check_xavier_std(xavier_std, *, seed: int = 0, thorough: bool = False) -> None:

@@ -8,6 +8,7 @@ from functools import partial
 
 import numpy as np
 
+from course_lib.checks import answers
 from course_lib.checks.core import Checker
 from course_lib.checks.mistakes.regions import (
     COUNT_LINEAR_PIECES_MISTAKES,
@@ -15,7 +16,8 @@ from course_lib.checks.mistakes.regions import (
     ZERO_HINT,
 )
 from course_lib.lab.regions import XOR_INPUTS, XOR_LABELS
-from course_lib.reference import regions as reference
+
+reference = answers.reference("regions")  # the right answers (see checks/answers.py)
 
 # ------------------------------------------------------------ count_linear_pieces
 
@@ -162,6 +164,7 @@ def check_xor_relu_weights(student_fn: Callable, *, seed: int = 0, thorough: boo
                       outputs=("weights",), kind="float")
     run = checker.run_student(())
     description = "calling xor_relu_weights()"
+    checker.fail_unless_written(description, run.error)
     if run.error is not None:
         checker.fail(description, f"your function raised {run.error}")
     if run.delegated_to is not None:

@@ -1,4 +1,4 @@
-"""``course release | check | grade | demo``: the grading pipeline on nbgrader.
+"""``course release | grade | demo``: the instructor's grading pipeline on nbgrader.
 
 Handlers import nbgrader only when they run, so ``course --help`` stays instant.
 """
@@ -20,14 +20,6 @@ def _release(args: argparse.Namespace) -> int:
     for slug in released:
         print(f"released {slug}")
     return 0
-
-
-def _check(args: argparse.Namespace) -> int:
-    from course_lib.grading.check import check
-
-    report, passed = check(args.notebook, timeout=args.timeout)
-    print(report)
-    return 0 if passed else 1
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -103,7 +95,7 @@ def _usable_cores() -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``release``, ``check``, ``grade`` and ``demo`` subcommands."""
+    """Add the ``release``, ``grade`` and ``demo`` subcommands."""
     default_jobs = _usable_cores()
 
     release = subparsers.add_parser(
@@ -112,13 +104,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     release.add_argument("--course-dir", metavar="DIR", help="course directory (default: here, "
                          "else the repository)")
     release.set_defaults(handler=_release)
-
-    check = subparsers.add_parser(
-        "check", help="run a notebook as nbgrader validate would and score its exercises")
-    check.add_argument("notebook", metavar="NOTEBOOK", help="path to the .ipynb file")
-    check.add_argument("--timeout", type=int, default=300, metavar="SECONDS",
-                       help="per-cell time limit (default: 300)")
-    check.set_defaults(handler=_check)
 
     grade = subparsers.add_parser(
         "grade", help="autograde every submission in parallel; write grades.csv and feedback")

@@ -6,7 +6,7 @@ re-implements what nbgrader does, so ``course grade`` and plain ``nbgrader autog
 give the same grades. Modules, by topic:
 
 - :mod:`~course_lib.grading.course`: the course directory, its config, clear errors.
-- :mod:`~course_lib.grading.notebook_files`: reading notebooks with one-line errors.
+- :mod:`~course_lib.notebook_files`: reading notebooks with one-line errors.
 - :mod:`~course_lib.grading.release`: ``solutions/`` to ``notebooks/`` (generate_assignment).
 - :mod:`~course_lib.grading.hidden`: fresh copies of the checks for hidden tests.
 - :mod:`~course_lib.grading.check`: ``course check``, a learner's ``nbgrader validate``.

@@ -23,25 +23,39 @@ def repo_root() -> Path:
 
 
 def course_dir(path: str | os.PathLike | None = None) -> Path:
-    """Resolve a course directory: ``path``, else the current directory, else the repo.
+    """Resolve a course directory: ``path``, else the current directory.
+
+    There is no fallback to the installed package's repository: a command run from the
+    wrong folder must not write into the course it happens to be installed from.
 
     Raises:
-        CourseError: ``path`` does not exist or has no ``nbgrader_config.py``.
+        CourseError: the folder does not exist or has no ``nbgrader_config.py``.
     """
     if path is None:
-        for candidate in (Path.cwd(), repo_root()):
-            if (candidate / CONFIG_FILE).is_file():
-                return candidate.resolve()
-        raise CourseError(
-            f"no course directory: neither {Path.cwd()} nor {repo_root()} has {CONFIG_FILE}; "
-            "pass --course-dir DIR"
-        )
+        if (Path.cwd() / CONFIG_FILE).is_file():
+            return Path.cwd().resolve()
+        raise CourseError(f"no course directory: {Path.cwd()} has no {CONFIG_FILE}; run the "
+                          "command in your course directory or name it with --course-dir DIR")
     root = Path(path).expanduser()
     if not root.is_dir():
         raise CourseError(f"course directory {root} does not exist")
     if not (root / CONFIG_FILE).is_file():
         raise CourseError(f"{root} is not a course directory: it has no {CONFIG_FILE}")
     return root.resolve()
+
+
+def repository_course() -> Path:
+    """The course of the repository this package was installed from, for reading only
+    (``course demo`` copies it; nothing writes there).
+
+    Raises:
+        CourseError: the package was not installed from a course repository.
+    """
+    root = repo_root()
+    if not (root / CONFIG_FILE).is_file():
+        raise CourseError(f"this course_lib was not installed from a course repository ({root} "
+                          f"has no {CONFIG_FILE}); name a course with --course-dir DIR")
+    return root
 
 
 def load_config(root: Path, **overrides: Any):

@@ -14,7 +14,13 @@ import tempfile
 from pathlib import Path
 
 from course_lib.grading import gradebook
-from course_lib.grading.course import CONFIG_FILE, course_dir, resolve_slugs, source_dir
+from course_lib.grading.course import (
+    CONFIG_FILE,
+    course_dir,
+    repository_course,
+    resolve_slugs,
+    source_dir,
+)
 from course_lib.grading.grade import grade
 from course_lib.grading.release import release
 from course_lib.grading.report import outcome_table, render
@@ -61,7 +67,7 @@ def compare(work: Path, corpus: dict[str, list[Sample]]) -> tuple[str, bool]:
 def demo(course: str | None = None, *, jobs: int = 2, slugs: list[str] | None = None,
          keep: bool = False) -> bool:
     """Run the demo and print its tables; True when every score is the recorded one."""
-    root = course_dir(course)
+    root = course_dir(course) if course is not None else repository_course()
     chosen = resolve_slugs(root, slugs)
     work = Path(tempfile.mkdtemp(prefix="course-demo-"))
     try:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from course_lib.errors import CourseError
 from course_lib.grading.course import nbgrader_api, resolve_slugs, source_dir
-from course_lib.grading.notebook_files import read_notebook
+from course_lib.notebook_files import read_notebook
 
 
 def check_sources(root: Path, slug: str) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 from course_lib.errors import CourseError
 from course_lib.grading import gradebook
 from course_lib.grading.course import load_config, source_dir
-from course_lib.grading.notebook_files import NotebookError, read_notebook
 from course_lib.grading.scan import suspicious_code
+from course_lib.notebook_files import NotebookError, read_notebook
 
 
 @dataclass

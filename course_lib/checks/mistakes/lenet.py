@@ -93,10 +93,10 @@ def _top_level_only(model, input_shape):
 
 
 LAYER_OUTPUT_SHAPES_MISTAKES = (
-    (_with_batch_axis, "the shapes include the batch axis",
-     "drop the batch axis: tuple(output.shape[1:])"),
-    (_top_level_only, "only the top-level children are recorded",
-     "hook every leaf module: those in model.named_modules() with no children"),
+    Mistake("the shapes include the batch axis", _with_batch_axis,
+            "drop the batch axis: tuple(output.shape[1:])"),
+    Mistake("only the top-level children are recorded", _top_level_only,
+            "hook every leaf module: those in model.named_modules() with no children"),
 )
 
 
