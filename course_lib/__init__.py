@@ -71,7 +71,7 @@ NOTEBOOKS: tuple[Notebook, ...] = (
              ("norms",), ("norms",), ("models", "train", "norm_cubes", "data")),
     Notebook("06_lenet5_lab", "LeNet-5 on MNIST, with an ablation of activation x norm x pooling",
              ("conv_output_size", "count_parameters", "LeNet5", "layer_output_shapes"),
-             ("lenet",), ("lenet",),
+             ("lenet",), ("lenet", "lenet_model"),
              ("lenet_training", "train", "diagnostics", "monitors", "plots", "device", "data")),
 )
 

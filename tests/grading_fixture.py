@@ -4,10 +4,10 @@
 (``solutions/`` is nbgrader's source, ``notebooks/`` its release) whose single
 assignment ``00_tiny`` asks for ``double(x)`` (1 point) and ``square(x)``
 (2 points). Its checks live beside the notebook in ``tiny_checks.py`` and use the
-real :class:`course_lib.checks.core.Checker`; the hidden tests load them through
-:func:`course_lib.grading.hidden.load_fresh`, as the course's hidden tests load
-``course_lib.checks`` through ``fresh_checks``. ``SAMPLES`` is the assignment's
-sample-submission spec in the format of ``course_lib/samples/README.md``.
+real :class:`course_lib.checks.core.Checker`; under ``course grade`` the grader runs them
+from the course's source folder, outside the notebook, as it runs ``course_lib.checks``.
+``SAMPLES`` is the assignment's sample-submission spec in the format of
+``course_lib/samples/README.md``.
 """
 
 from __future__ import annotations
@@ -81,8 +81,7 @@ def _test(name: str, seed: int) -> nbformat.NotebookNode:
         from tiny_checks import check_{name}
         check_{name}({name})
         ### BEGIN HIDDEN TESTS
-        from course_lib.grading.hidden import load_fresh
-        load_fresh("tiny_checks.py").check_{name}({name}, seed={seed}, thorough=True)
+        check_{name}({name}, seed={seed}, thorough=True)
         ### END HIDDEN TESTS""")
     grade_id = f"test_{name}"
     return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {

@@ -117,7 +117,7 @@ def test_the_bundle_has_no_solutions_hidden_tests_or_grading(student_bundle):
     for secret in ("### BEGIN HIDDEN TESTS", "### BEGIN SOLUTION", "thorough=True"):
         assert secret not in notebooks, secret
     code = "\n".join(sources.values())
-    assert "fresh_checks" not in code and "hand_in(" not in code
+    assert "fresh_checks" not in code and "course_lib.grading" not in notebooks
     with zipfile.ZipFile(student_bundle.wheel) as wheel:
         mistakes = wheel.read("course_lib/checks/mistakes/activations.py").decode()
     assert "lambda" not in mistakes and "def " not in mistakes  # descriptions, not code
@@ -176,17 +176,14 @@ def _verdict(check, student) -> str:
 
 def _students(call) -> dict[str, object]:
     """For one visible check: the reference, each classic mistake, and the stub."""
-    import course_lib.checks as checks
     from course_lib.checks.core import Mistake
-    from course_lib.grading.student_edition import _mistakes_in
-
-    module = importlib.import_module(f"course_lib.checks.mistakes.{checks._CHECKS[call.check]}")
+    from course_lib.grading.student_edition import mistakes_of
 
     def stub(*args, **kwargs):
         raise NotImplementedError()
 
-    students = {"reference": reference_of(call.student), "stub": stub}
-    for mistake in _mistakes_in(module):
+    students = {"reference": reference_of(call.argument), "stub": stub}
+    for mistake in mistakes_of(call.check):
         assert isinstance(mistake, Mistake)
         students[f"mistake: {mistake.description}"] = mistake.fn
     return students
@@ -202,7 +199,7 @@ def test_visible_checks_judge_the_same_in_both_editions(student_bundle, monkeypa
     """Reference, stub and every classic mistake, through every visible check: the student
     edition, answering from stored data, prints or raises exactly what the full one does."""
     import course_lib.checks as checks
-    import course_lib.checks.lenet
+    import course_lib.checks.lenet_model
     from course_lib.checks import core
     from course_lib.grading.student_edition import visible_calls
     from course_lib.notebook_files import read_notebook
@@ -213,13 +210,13 @@ def test_visible_checks_judge_the_same_in_both_editions(student_bundle, monkeypa
     cases = [(call, label, student) for call in calls
              for label, student in _students(call).items()]
     monkeypatch.setattr(core, "_call_guarded", _unguarded(core))
-    monkeypatch.setattr(checks.lenet, "_call_guarded", core._call_guarded)
+    monkeypatch.setattr(checks.lenet_model, "_call_guarded", core._call_guarded)
     full = [_verdict(getattr(checks, call.check), student) for call, _, student in cases]
     with student_edition(student_bundle.package) as student_checks:
         monkeypatch.setattr(student_checks.core, "_call_guarded",
                             _unguarded(student_checks.core))
-        monkeypatch.setattr(importlib.import_module("course_lib.checks.lenet"), "_call_guarded",
-                            student_checks.core._call_guarded)
+        monkeypatch.setattr(importlib.import_module("course_lib.checks.lenet_model"),
+                            "_call_guarded", student_checks.core._call_guarded)
         student = [_verdict(getattr(student_checks, call.check), s) for call, _, s in cases]
     differ = [f"{call.check} with {label}:\n  full:    {a}\n  student: {b}"
               for (call, label, _), a, b in zip(cases, full, student) if a != b]

@@ -340,10 +340,9 @@ def test_lenet5_check_catches_a_random_forward():
 def test_lenet5_check_catches_an_untrainable_net(monkeypatch):
     """A net whose forward is right but whose parameters never change fails the training
     run: the visible checks cannot see it, the thorough one does."""
-    import course_lib.checks.lenet as checks
+    import course_lib.checks.lenet_model as checks
 
     monkeypatch.setattr(checks.lenet_training, "quick_train_accuracy", lambda model, seed: 0.11)
     with pytest.raises(CheckFailure, match=r"(?s)accuracy on 1000 held-out digits 11.0%, expected "
                        r"at least 90%"):
-        checks._check_training(checks.Checker("LeNet5", make_lenet(), lenet.LeNet5),
-                               make_lenet(), seed=0)
+        checks._check_training(checks.Checker("LeNet5", make_lenet(), lenet.LeNet5), seed=0)

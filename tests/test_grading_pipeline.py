@@ -111,7 +111,9 @@ def test_suspicious_submissions_are_flagged_in_the_gradebook(graded):
 
 
 @pytest.mark.slow
-def test_grades_equal_plain_sequential_nbgrader_autograde(tmp_path):
+def test_grades_equal_plain_sequential_nbgrader_autograde_but_for_cheats(tmp_path):
+    """Honest and broken submissions get nbgrader's own grades; a patched check fools
+    plain nbgrader, whose hidden tests run in the student's kernel, but not us."""
     students = {"correct", "unanswered", "partial", "infinite_loop", "deleted_test",
                 "edited_test", "patched_check", "fake_eq", "bug_square_abs", "crash"}
     ours = fixture.make_course(tmp_path / "ours", timeout=15)
@@ -127,7 +129,10 @@ def test_grades_equal_plain_sequential_nbgrader_autograde(tmp_path):
     assert "crash" in done.stderr  # nbgrader reports the dead kernel and goes on
     theirs = gradebook.scores(plain, fixture.SLUG)
     assert set(theirs) == students
-    assert gradebook.scores(ours, fixture.SLUG) == theirs
+    mine = gradebook.scores(ours, fixture.SLUG)
+    assert theirs.pop("patched_check")["test_double"] == 1.0  # fooled
+    assert mine.pop("patched_check")["test_double"] == 0.0
+    assert mine == theirs
 
 
 @pytest.mark.slow

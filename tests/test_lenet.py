@@ -295,7 +295,7 @@ def test_train_lenet_fits_a_small_batch():
 
 @pytest.mark.mnist
 def test_quick_train_accuracy_of_the_reference_is_well_above_the_check_threshold():
-    from course_lib.checks.lenet import QUICK_TRAIN_THRESHOLD
+    from course_lib.checks.lenet_model import QUICK_TRAIN_THRESHOLD
 
     torch.manual_seed(0)
     accuracy = lenet_training.quick_train_accuracy(LeNet5(), seed=0)

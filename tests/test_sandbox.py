@@ -293,6 +293,74 @@ def test_writes_only_where_allowed(user, nobody_python, area):
 
 
 @pytest.mark.parametrize("user", USERS)
+def test_masked_folders_are_empty_and_masked_packages_do_not_import(user, nobody_python, area):
+    package = area / "course" / "answers"
+    package.mkdir()
+    (package / "__init__.py").write_text("KEY = 42\n")
+    (area / "course" / "notes").mkdir()
+    (area / "course" / "notes" / "solution.txt").write_text("the answer\n")
+    for path in (package, area / "course" / "notes"):
+        path.chmod(0o755)
+    found = inside(user, nobody_python, area, f"""
+        sys.path.insert(0, {str(area / "course")!r})
+        try:
+            import answers
+            outcome = "imported"
+        except ModuleNotFoundError as error:
+            outcome = f"ModuleNotFoundError {{error.name}}"
+        print(json.dumps({{"import": outcome,
+                          "notes": os.listdir({str(area / "course" / "notes")!r}),
+                          "course": sorted(os.listdir({str(area / "course")!r}))}}))
+    """, masked=[str(package), str(area / "course" / "notes")])
+    assert found == {"import": "ModuleNotFoundError answers", "notes": [],
+                     "course": ["answers", "grading_code.py", "notes"]}
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_a_copied_folder_is_a_private_writable_copy(user, nobody_python, area):
+    source = area / "course" / "submission"
+    (source / "data").mkdir(parents=True)
+    (source / "notebook.ipynb").write_text("{}")
+    (source / "data" / "table.csv").write_text("a,b\n")
+    for path in (source, source / "data"):
+        path.chmod(0o755)
+    target = "/work/submission"
+    found = inside(user, nobody_python, area, f"""
+        os.chdir({target!r})
+        with open("notebook.ipynb", "a") as handle:
+            handle.write("changed")
+        with open("new.txt", "w") as handle:
+            handle.write("x")
+        try:
+            with open("big", "wb") as handle:
+                handle.write(bytes(2 * 2**20))
+            big = "written"
+        except OSError as error:
+            big = type(error).__name__
+        print(json.dumps({{"files": sorted(os.listdir(".")), "table": open("data/table.csv").read(),
+                          "big": big}}))
+    """, copied=[[str(source), target]], tmp_bytes=2**20)
+    assert found == {"files": ["big", "data", "new.txt", "notebook.ipynb"],
+                     "table": "a,b\n", "big": "OSError"}  # 1 MiB of tmpfs: ENOSPC
+    assert (source / "notebook.ipynb").read_text() == "{}"  # the host's copy is untouched
+    assert sorted(p.name for p in source.iterdir()) == ["data", "notebook.ipynb"]
+
+
+def test_the_spec_environment_replaces_the_callers(area):
+    out = area / "private" / "env.json"
+    spec = sandbox.Spec(readonly=sandbox.python_paths(), cwd="/",
+                        writable=((str(area / "private"),) * 2,),
+                        environment=(("PATH", "/usr/bin:/bin"), ("ONLY", "this")))
+    code = sandbox.run(spec, [sys.executable, "-c", "import json, os; open(" + repr(str(out))
+                              + ", 'w').write(json.dumps(dict(os.environ)))"],
+                       env={"SECRET_TOKEN": "x", "JPY_PARENT_PID": "7", "PATH": "/nowhere"})
+    assert code == 0
+    env = json.loads(out.read_text())
+    env.pop("LC_CTYPE", None)  # Python may set it when it coerces the C locale
+    assert env == {"PATH": "/usr/bin:/bin", "ONLY": "this", "JPY_PARENT_PID": "7"}
+
+
+@pytest.mark.parametrize("user", USERS)
 def test_inherited_descriptors_are_closed(user, nobody_python, area):
     secret = area / "secret"
     found = inside(user, nobody_python, area, """

@@ -131,3 +131,61 @@ def test_launcher_usage_error():
     done = subprocess.run([sys.executable, "-m", "course_lib.grading.scale.warm_kernels"],
                           capture_output=True, text=True)
     assert done.returncode == 2 and "usage:" in done.stderr
+
+
+@pytest.mark.skipif(__import__("course_lib.grading.sandbox", fromlist=["x"]).available()
+                    is not None and not os.environ.get("COURSE_REQUIRE_SANDBOX"),
+                    reason="cannot sandbox here")
+def test_a_warm_kernel_enters_its_submissions_sandbox(zygote, tmp_path):
+    """Forked from the zygote, the kernel moves into the job's sandbox before ipykernel
+    starts: a private copy of its folder, the grading edition's course_lib (no
+    references), nothing of the host's files, and still torch already imported."""
+    from jupyter_client.manager import KernelManager
+
+    from course_lib.grading import isolation
+
+    _, env = zygote
+    scratch = isolation.new_folder(Path("/tmp"), "warm-test-")
+    try:
+        edition = isolation.write_grading_edition(isolation.new_folder(scratch, "edition-"))
+        confine = isolation.Isolation(edition, secrets=(scratch, tmp_path))
+        cwd = scratch / "autograded" / "alice" / "a"
+        cwd.mkdir(parents=True)
+        (cwd / "helper_module.py").write_text("VALUE = 41\n")
+        sockets = isolation.new_folder(Path("/tmp"), "cg-")
+        handins = isolation.new_folder(scratch, "handin-")
+        spec_file = scratch / "spec.json"
+        spec_file.write_text(confine.kernel_spec(cwd, sockets, handins).to_json())
+        kernels = scratch / "kernels"
+        warm_kernels.kernelspec(kernels, str(spec_file))
+        saved = os.environ.get("JUPYTER_PATH"), os.environ.get(warm_kernels.ZYGOTE_ENV)
+        os.environ.update({"JUPYTER_PATH": str(kernels),
+                           warm_kernels.ZYGOTE_ENV: env[warm_kernels.ZYGOTE_ENV]})
+        try:
+            manager = KernelManager(kernel_name=warm_kernels.KERNEL_NAME, transport="ipc",
+                                    ip=str(sockets / "k"),
+                                    connection_file=str(sockets / "kernel.json"))
+            manager.start_kernel(cwd=str(cwd))
+        finally:
+            for key, value in zip(("JUPYTER_PATH", warm_kernels.ZYGOTE_ENV), saved):
+                os.environ.pop(key, None) if value is None else os.environ.update({key: value})
+        client = manager.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=60)
+            out, reply = _run(client, (
+                "import os, sys, importlib.util, helper_module, course_lib\n"
+                "open('written.txt', 'w').write('x')\n"
+                "print(helper_module.VALUE + 1, os.getpid(), 'torch' in sys.modules,\n"
+                "      importlib.util.find_spec('course_lib.reference') is None,\n"
+                f"      os.path.exists({str(tmp_path)!r}), course_lib.__file__.startswith("
+                f"{str(edition)!r}), os.environ.get('COURSE_HANDIN_DIR'))"))
+            assert reply["status"] == "ok", reply
+            assert out.split() == ["42", "1", "True", "True", "False", "True", "/course-handin"]
+            assert not (cwd / "written.txt").exists()  # the kernel's copy, not the host's
+        finally:
+            client.stop_channels()
+            manager.shutdown_kernel(now=True)
+            isolation.remove(sockets)
+    finally:
+        isolation.remove(scratch)

@@ -45,8 +45,9 @@ _CHECKS = {
         "fold_batch_norm",
     )},
     **{f"check_{name}": "lenet" for name in (
-        "conv_output_size", "count_parameters", "layer_output_shapes", "lenet5",
+        "conv_output_size", "count_parameters", "layer_output_shapes",
     )},
+    "check_lenet5": "lenet_model",
 }
 
 __all__ = [

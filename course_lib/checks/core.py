@@ -19,16 +19,17 @@ reported inside the failure message instead.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from course_lib.checks import answers
+from course_lib.checks import answers, handin, wire
 
 #: Relative and absolute tolerance per dtype: float32 arithmetic carries about
 #: 7 significant digits, float64 about 16; the margins absorb the different but
@@ -83,13 +84,19 @@ class Mistake:
 
 @dataclass
 class _Run:
-    """What one call of the student's function produced."""
+    """What one call of the student's function produced.
+
+    ``observed`` is what an :class:`Observer` saw of the arguments after the call (e.g.
+    hooks left on a model); everything here is data, so a call made in a grading
+    sandbox comes back as a ``_Run`` too (:mod:`course_lib.checks.recorder`).
+    """
 
     outputs: tuple | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     delegated_to: str | None = None
     mutated: list[str] = field(default_factory=list)
+    observed: Any = None
 
 
 # --------------------------------------------------------------------------- errors
@@ -158,9 +165,11 @@ def show(value: Any) -> str:
 
 
 def _type_name(value: Any) -> str:
-    if isinstance(value, np.ndarray):
+    if type(value) is np.ndarray:
         return f"np.ndarray of dtype {value.dtype} and shape {value.shape}"
-    return f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")
+    if isinstance(value, wire.Foreign):  # a value that came back from a sandbox as its name
+        return value.type_name
+    return wire.type_name(value)
 
 
 # ------------------------------------------------------------------- the guard
@@ -182,6 +191,22 @@ def _owner(event: str, frame, arg) -> str | None:
 _VALIDATION_MODULE = "course_lib._validate"
 
 
+#: Set while the reference stands in for the student (see :func:`standing_in`).
+_standing_in = False
+
+
+@contextlib.contextmanager
+def standing_in() -> Iterator[None]:
+    """Run a check's calls with the reference standing in for the student: no delegation
+    guard (the grader's first guess of a result, :mod:`course_lib.grading.replay`)."""
+    global _standing_in
+    previous, _standing_in = _standing_in, True
+    try:
+        yield
+    finally:
+        _standing_in = previous
+
+
 def _call_guarded(fn: Callable, args: tuple, kwargs: dict, forbidden: Sequence[str]) -> tuple:
     """Call ``fn`` and return ``(result, first forbidden module entered or None)``.
 
@@ -190,7 +215,7 @@ def _call_guarded(fn: Callable, args: tuple, kwargs: dict, forbidden: Sequence[s
     are all seen, even when reached through an alias the student made.
     """
     seen: list[str] = []
-    if answers.is_recording():  # building the student edition: the reference is the student
+    if answers.is_recording() or _standing_in:  # the reference is the student here
         forbidden = ()
 
     def profiler(frame, event, arg):
@@ -245,6 +270,115 @@ def _last_frame_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}{message}{where}"
 
 
+# ------------------------------------------------------------------ the subject
+
+
+@dataclass(frozen=True)
+class Description:
+    """What the student handed to a check, before it is called."""
+
+    callable: bool
+    is_class: bool
+    type_name: str
+
+
+class Observer:
+    """Looks at a call's arguments before and after it (e.g. a model's hooks and mode).
+
+    Subclasses are module-level classes of ``course_lib.checks``: a grading sandbox
+    finds them by name. :meth:`after` returns data (see :mod:`course_lib.checks.wire`).
+    """
+
+    def before(self, args: tuple, kwargs: dict) -> Any:
+        return None
+
+    def after(self, args: tuple, kwargs: dict, before: Any) -> Any:
+        raise NotImplementedError
+
+
+class Subject:
+    """What a check calls: the student's function or class, wherever it runs.
+
+    :class:`LocalSubject` calls it in this process (a notebook's test cell, ``course
+    check``); the grader's subject (:mod:`course_lib.grading.replay`) answers from the
+    results of calls made in a sandbox, so the verdict is reached outside the student's
+    interpreter.
+    """
+
+    def bind(self, exercise: str) -> None:
+        """The check's exercise, e.g. ``"sigmoid"`` (names the student's hand-in)."""
+
+    def describe(self, stand_in: Callable[[], Any], forbidden: Sequence[str]) -> Description:
+        raise NotImplementedError
+
+    def call(self, args: tuple, kwargs: dict, *, forbidden: Sequence[str],
+             observer: Observer | None, stand_in: Callable[[], Any]) -> _Run:
+        raise NotImplementedError
+
+    def probe(self, fn: Callable[..., Any], args: tuple, stand_in: Callable[[], Any] | None,
+              guess: Callable[[], Any] | None = None, forbidden: Sequence[str] = ()) -> Any:
+        raise NotImplementedError
+
+
+def describe(value: Any) -> Description:
+    """The :class:`Description` of a student's object."""
+    return Description(callable(value), isinstance(value, type), _type_name(value))
+
+
+def description_data(value: Any) -> dict:
+    """:func:`describe` as data (a probe: the grader describes a hand-in this way)."""
+    description = describe(value)
+    return {"callable": description.callable, "is_class": description.is_class,
+            "type_name": description.type_name}
+
+
+class LocalSubject(Subject):
+    """The student's function (or class) itself, called in this process.
+
+    ``stand_in`` arguments are ignored: they tell a remote subject what a right answer
+    would do while it waits for the real one.
+    """
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def describe(self, stand_in: Callable[[], Any] | None = None,
+                 forbidden: Sequence[str] = ()) -> Description:
+        return describe(self.fn)
+
+    def call(self, args: tuple, kwargs: dict, *, forbidden: Sequence[str] = FORBIDDEN_PACKAGES,
+             observer: Observer | None = None, stand_in: Callable[[], Any] | None = None
+             ) -> _Run:
+        """Call on copies of the inputs, recording everything (see :class:`_Run`)."""
+        run = _Run()
+        call_args, call_kwargs = _copy(args), _copy(kwargs)
+        seen = observer.before(call_args, call_kwargs) if observer else None
+        numpy_warns = np.errstate(over="warn", divide="warn", invalid="warn", under="ignore")
+        with warnings.catch_warnings(record=True) as caught, numpy_warns:
+            warnings.simplefilter("always")
+            try:
+                result, run.delegated_to = _call_guarded(self.fn, call_args, call_kwargs,
+                                                         forbidden)
+            except Exception as exc:  # the student's error becomes the message
+                run.error = _last_frame_line(exc)
+                result = None
+        if observer:
+            run.observed = observer.after(call_args, call_kwargs, seen)
+        if run.error is not None:
+            return run
+        run.warnings = [f"{w.category.__name__}: {w.message}" for w in caught]
+        run.mutated = [f"argument {i + 1}" for i, (a, b) in enumerate(zip(args, call_args))
+                       if _changed(a, b)]
+        run.mutated += [k for k in kwargs if _changed(kwargs[k], call_kwargs[k])]
+        run.outputs = (result,)
+        return run
+
+    def probe(self, fn: Callable[..., Any], args: tuple,
+              stand_in: Callable[[], Any] | None = None,
+              guess: Callable[[], Any] | None = None, forbidden: Sequence[str] = ()) -> Any:
+        return fn(self.fn, *args)
+
+
 # ------------------------------------------------------------------ the checker
 
 
@@ -263,59 +397,74 @@ class Checker:
         mistakes: classic wrong implementations to recognise in a failure.
         forbidden: top-level packages the student's function may not call;
             ``()`` for exercises where PyTorch is the point.
+        stand_in: returns what a right answer is (default: ``reference_fn``); the grader
+            asks it what to expect of calls whose real results are still to come.
+
+    Under ``course grade`` (:mod:`course_lib.checks.handin`) a check in the student's
+    notebook hands the function in instead of running, and the grader runs the same
+    check on it outside the notebook.
     """
 
     def __init__(
         self,
         exercise: str,
-        student_fn: Callable,
+        student_fn: Callable | Subject,
         reference_fn: Callable,
         *,
         outputs: Sequence[str] = ("output",),
         kind: str = "array",
         mistakes: Sequence[Mistake] = (),
         forbidden: Sequence[str] = FORBIDDEN_PACKAGES,
+        stand_in: Callable[[], Any] | None = None,
     ) -> None:
-        if not callable(student_fn):
-            raise CheckFailure(
-                f"{exercise}: expected your function, got {_type_name(student_fn)}. "
-                f"Pass the function itself: check_{exercise}({exercise}), without calling it."
-            )
         if kind not in ("array", "float", "int"):
             raise ValueError(f"kind: expected 'array', 'float' or 'int', got {kind!r}")
+        if not isinstance(student_fn, Subject) and handin.active():
+            handin.hand_in(exercise, student_fn)  # raises HandedIn: the grader checks it
+        self.subject = student_fn if isinstance(student_fn, Subject) else LocalSubject(student_fn)
+        self.subject.bind(exercise)
+        self.stand_in = stand_in or (lambda: reference_fn)
+        self.forbidden = tuple(forbidden)
+        description = self.subject.describe(self.stand_in, self.forbidden)
+        if not description.callable:
+            raise CheckFailure(
+                f"{exercise}: expected your function, got {description.type_name}. "
+                f"Pass the function itself: check_{exercise}({exercise}), without calling it."
+            )
+        self.description = description
         self.exercise = exercise
-        self.student_fn = student_fn
         self.reference_fn = reference_fn
         self.outputs = tuple(outputs)
         self.kind = kind
         self.mistakes = tuple(mistakes)
-        self.forbidden = tuple(forbidden)
         self.cases_passed = 0
         self.worst_error = 0.0
 
     # -- running ---------------------------------------------------------------
 
-    def run_student(self, args: tuple, kwargs: dict | None = None) -> _Run:
-        """Call the student's function on copies of the inputs, recording everything."""
-        kwargs = kwargs or {}
-        run = _Run()
-        call_args, call_kwargs = _copy(args), _copy(kwargs)
-        numpy_warns = np.errstate(over="warn", divide="warn", invalid="warn", under="ignore")
-        with warnings.catch_warnings(record=True) as caught, numpy_warns:
-            warnings.simplefilter("always")
-            try:
-                result, run.delegated_to = _call_guarded(
-                    self.student_fn, call_args, call_kwargs, self.forbidden
-                )
-            except Exception as exc:  # the student's error becomes the message
-                run.error = _last_frame_line(exc)
-                return run
-        run.warnings = [f"{w.category.__name__}: {w.message}" for w in caught]
-        run.mutated = [f"argument {i + 1}" for i, (a, b) in enumerate(zip(args, call_args))
-                       if _changed(a, b)]
-        run.mutated += [k for k in kwargs if _changed(kwargs[k], call_kwargs[k])]
-        run.outputs = result if len(self.outputs) > 1 else (result,)
+    def run_student(self, args: tuple, kwargs: dict | None = None, *,
+                    observer: Observer | None = None) -> _Run:
+        """Call the student's function on copies of the inputs, recording everything.
+
+        Its result is ``run.outputs``: a tuple of the outputs when the exercise has
+        several (a wrong-length result stays as it came, for the case to report).
+        """
+        run = self.subject.call(args, kwargs or {}, forbidden=self.forbidden,
+                                observer=observer, stand_in=self.stand_in)
+        if run.outputs is not None and len(self.outputs) > 1:
+            run.outputs = run.outputs[0]
         return run
+
+    def probe(self, fn: Callable[..., Any], *args: Any, guess: Any = None) -> Any:
+        """``fn(student's object, *args)``: a look at the student's object (e.g. build a
+        model and report its layers), run where the object is; returns data.
+
+        ``fn`` is a module-level function of ``course_lib.checks`` that catches the
+        student's errors itself. The grader's first guess of its result is ``fn`` on the
+        stand-in, or ``guess()`` if given (for a probe too slow to run twice).
+        """
+        stand_in = self.stand_in if guess is None else None
+        return self.subject.probe(fn, args, stand_in, guess, self.forbidden)
 
     def reference(self, args: tuple, kwargs: dict | None = None) -> tuple:
         """The reference's outputs as a tuple, on copies of the inputs."""

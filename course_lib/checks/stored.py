@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.checks import wire
+
 #: File names of a store inside its folder.
 TREE_FILE, ARRAYS_FILE = "answers.json", "answers.npz"
 #: Relative tolerance of the second, approximate lookup (a few float64 ulps).
@@ -33,38 +35,7 @@ class AnswerNotStored(LookupError):
     """A call whose answer the store does not hold."""
 
 
-# ------------------------------------------------------------------ encoding values
-
-
-class _Encoder:
-    """Turns values into JSON-ready trees, collecting arrays on the side."""
-
-    def __init__(self) -> None:
-        self.arrays: list[np.ndarray] = []
-
-    def __call__(self, value: Any) -> Any:
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float):
-            return value if math.isfinite(value) else {"$float": repr(value)}
-        if isinstance(value, np.generic):
-            return {"$scalar": value.dtype.str, "value": self(value.item())}
-        if isinstance(value, np.ndarray):
-            if value.dtype.hasobject:
-                raise TypeError(f"cannot store an object array ({value.dtype})")
-            self.arrays.append(np.ascontiguousarray(value))
-            return {"$array": len(self.arrays) - 1}
-        if isinstance(value, tuple):
-            return {"$tuple": [self(v) for v in value]}
-        if isinstance(value, list):
-            return [self(v) for v in value]
-        if isinstance(value, dict):
-            if set(value) == {"$fingerprint"}:
-                return value
-            return {"$dict": [[self(k), self(v)] for k, v in value.items()]}
-        raise TypeError(f"cannot store a {type(value).__module__}.{type(value).__qualname__}")
+# ------------------------------------------------------------------ fingerprints
 
 
 def _fingerprint(value: Any) -> str | None:
@@ -93,22 +64,8 @@ def _module_fingerprint(model: Any) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _decode(tree: Any, arrays: Any) -> Any:
-    if isinstance(tree, list):
-        return [_decode(v, arrays) for v in tree]
-    if not isinstance(tree, dict):
-        return tree
-    if "$float" in tree:
-        return float(tree["$float"])
-    if "$scalar" in tree:
-        return np.dtype(tree["$scalar"]).type(_decode(tree["value"], arrays))
-    if "$array" in tree:
-        return arrays[f"a{tree['$array']}"]
-    if "$tuple" in tree:
-        return tuple(_decode(v, arrays) for v in tree["$tuple"])
-    if "$dict" in tree:
-        return {_decode(k, arrays): _decode(v, arrays) for k, v in tree["$dict"]}
-    return tree  # a fingerprint: compared as it is
+def _decode(tree: Any, arrays: dict[str, np.ndarray]) -> Any:
+    return wire.decode(tree, arrays, fingerprints=True)
 
 
 def _plain(value: Any) -> Any:
@@ -193,7 +150,7 @@ class AnswerStore:
 
     def save(self, folder: str | Path) -> Path:
         """Write ``answers.json`` and ``answers.npz`` into ``folder``."""
-        encode = _Encoder()
+        encode = wire.Encoder()
         tree = {
             "entries": {name: [[encode(a), encode(k), encode(r)] for a, k, r in entries]
                         for name, entries in sorted(self._entries.items())},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from course_lib.errors import CourseError
@@ -38,9 +39,14 @@ def _grade(args: argparse.Namespace) -> int:
         report = shards.merge(root, args.slugs, shards_dir)
     else:
         shard = shards.parse(args.shard) if args.shard else None
+        if args.no_sandbox:
+            print("course grade: WARNING: --no-sandbox: submissions run unconfined and can "
+                  "read and change the course, the gradebook and each other's files",
+                  file=sys.stderr)
         report = grade(root, args.slugs, jobs=args.jobs, timeout=args.timeout,
                        progress=not args.no_progress, shard=shard, shards_dir=shards_dir,
-                       force=args.force, warm_kernels=not args.cold_kernels)
+                       force=args.force, warm_kernels=not args.cold_kernels,
+                       sandboxed=not args.no_sandbox)
     print(outcome_table(report.outcomes))
     resumed = sum(o.resumed for o in report.outcomes)
     if resumed:
@@ -119,6 +125,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "run finished (default: resume, grading only what is not done)")
     grade.add_argument("--cold-kernels", action="store_true", help="start every kernel from "
                        "scratch instead of forking one that has done its imports (slower)")
+    grade.add_argument("--no-sandbox", action="store_true", help="run submissions without "
+                       "the sandbox (where Linux namespaces are not available); they can then "
+                       "read and change the grader's files: trusted submissions only")
     grade.add_argument("--shard", metavar="I/N", help="grade only part I of N (0-based), into "
                        "shards/SLUG.../I-of-N/, e.g. one Slurm array task or Kubernetes pod each")
     grade.add_argument("--merge", action="store_true", help="combine the finished shards of "

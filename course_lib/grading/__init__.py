@@ -8,8 +8,12 @@ give the same grades. Modules, by topic:
 - :mod:`~course_lib.grading.course`: the course directory, its config, clear errors.
 - :mod:`~course_lib.notebook_files`: reading notebooks with one-line errors.
 - :mod:`~course_lib.grading.release`: ``solutions/`` to ``notebooks/`` (generate_assignment).
-- :mod:`~course_lib.grading.hidden`: fresh copies of the checks for hidden tests.
-- :mod:`~course_lib.grading.check`: ``course check``, a learner's ``nbgrader validate``.
+- :mod:`~course_lib.grading.sandbox`: Linux namespaces, read-only views and limits.
+- :mod:`~course_lib.grading.isolation`: what a submission's sandboxes hold.
+- :mod:`~course_lib.grading.verdicts`: test cells judged outside the notebook.
+- :mod:`~course_lib.grading.replay`: the grader's stand-in for a student's function.
+- :mod:`~course_lib.grading.student_edition` and :mod:`~course_lib.grading.bundle`:
+  what students get (no answer key).
 - :mod:`~course_lib.grading.worker`: autograde one submission in an isolated directory.
 - :mod:`~course_lib.grading.pool`: the long-lived worker processes and their time limits.
 - :mod:`~course_lib.grading.processes`: find and kill a process tree.

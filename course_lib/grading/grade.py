@@ -33,8 +33,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 
+from course_lib.data import cache_root
 from course_lib.errors import CourseError
-from course_lib.grading import gradebook, records
+from course_lib.grading import gradebook, isolation, records, sandbox
 from course_lib.grading.course import resolve_slugs
 from course_lib.grading.pool import WorkerProcess
 from course_lib.grading.scale import shards
@@ -154,6 +155,7 @@ def grade(
     shards_dir: Path | None = None,
     force: bool = False,
     warm_kernels: bool = True,
+    sandboxed: bool = True,
 ) -> BatchReport:
     """Autograde every submission of ``slugs`` (all assignments by default).
 
@@ -174,11 +176,19 @@ def grade(
         warm_kernels: fork each kernel from one that has imported torch, numpy and
             matplotlib already (:mod:`course_lib.grading.scale.warm_kernels`); False starts
             every kernel from scratch, as plain nbgrader does.
+        sandboxed: run each submission's kernel, and the grader's calls of its functions,
+            in sandboxes (:mod:`course_lib.grading.isolation`). False is ``--no-sandbox``:
+            a submission can then read and change whatever the grader can.
+
+    Raises:
+        CourseError: bad arguments, or ``sandboxed`` where this machine cannot sandbox.
 
     Returns:
         One :class:`Outcome` per submission, the CSV written and the time taken.
     """
     _check_arguments(jobs, timeout)
+    if sandboxed:
+        require_sandbox()
     start = time.perf_counter()
     overrides = dict(overrides or {})
     chosen = resolve_slugs(root, slugs)
@@ -191,7 +201,7 @@ def grade(
         dest = shards.begin(root, shard, chosen, submissions, shards_dir)
     outcomes = _run_batch(root, dest, submissions, jobs=jobs, timeout=timeout,
                           overrides=overrides, progress=progress, scratch_dir=scratch_dir,
-                          force=force, warm_kernels=warm_kernels)
+                          force=force, warm_kernels=warm_kernels, sandboxed=sandboxed)
     csv = None
     if shard is None:
         csv = gradebook.export_csv(root, root / "grades.csv")
@@ -201,16 +211,25 @@ def grade(
     return BatchReport(outcomes, csv, time.perf_counter() - start, chosen)
 
 
+def require_sandbox() -> None:
+    """Raise a one-line :class:`CourseError` if this machine cannot sandbox submissions."""
+    reason = sandbox.available()
+    if reason is not None:
+        raise CourseError(f"cannot sandbox submissions here ({reason}); `course grade "
+                          "--no-sandbox` grades without a sandbox, trusting every submission")
+
+
 def _run_batch(root: Path, dest: Destination, submissions: list[Submission], *, jobs: int,
                timeout: float, overrides: dict, progress: bool, scratch_dir: Path | None,
-               force: bool, warm_kernels: bool) -> list[Outcome]:
+               force: bool, warm_kernels: bool, sandboxed: bool) -> list[Outcome]:
     """Grade what is not graded yet into ``dest``; every submission's outcome."""
     from tqdm.auto import tqdm
 
     outcomes, todo = [], []
     slugs = sorted({s.slug for s in submissions})
     defined = gradebook.definitions(dest.url, slugs, dest.course) if slugs else {}
-    digests = {slug: records.assignment_digest(root, slug, overrides, defined[slug])
+    how = {**overrides, "sandboxed": sandboxed}  # a run without sandbox is no resume source
+    digests = {slug: records.assignment_digest(root, slug, how, defined[slug])
                for slug in slugs}
     stored = {} if force else gradebook.stored_scores(dest.url, dest.course, slugs)
     extended = gradebook.extensions(dest.url, dest.course, slugs)
@@ -237,10 +256,15 @@ def _run_batch(root: Path, dest: Destination, submissions: list[Submission], *, 
             template = Path(scratch) / "template.db"
             gradebook.copy_assignments(dest.url, gradebook.sqlite_url(template),
                                        sorted({s.slug for s, _ in todo}), dest.course)
+            edition = isolation.write_grading_edition(isolation.new_folder(Path(scratch),
+                                                                           "edition-"))
+            setup = {"edition": str(edition), "sandboxed": sandboxed,
+                     "data_dir": str(cache_root()) if cache_root().is_dir() else None}
             workers = [WorkerProcess(Path(scratch), f"worker{n}", warm_kernels)
                        for n in range(jobs)]
             outcomes += _dispatch(root, dest, todo, Path(scratch), template, bar, workers,
-                                  timeout=timeout, overrides=overrides, extended=extended)
+                                  timeout=timeout, overrides=overrides, extended=extended,
+                                  setup=setup)
     bar.close()
     return outcomes
 
@@ -277,19 +301,31 @@ def _hold_scratch(scratch: Path):
 
 def _dispatch(root: Path, dest: Destination, todo: list[tuple[Submission, dict]], scratch: Path,
               template: Path, bar, pool_of: list[WorkerProcess], *, timeout: float,
-              overrides: dict, extended: dict[tuple[str, str], float]) -> list[Outcome]:
-    """Hand the submissions to the workers; finish each as it completes."""
+              overrides: dict, extended: dict[tuple[str, str], float], setup: dict
+              ) -> list[Outcome]:
+    """Hand the submissions to the workers; finish each as it completes.
+
+    A submission the grading machine failed on (a worker or kernel that did not come up)
+    is given one more try on a fresh worker before it is left for the next run.
+    """
     jobs = len(pool_of)
     workers: queue.Queue[WorkerProcess] = queue.Queue()
     for worker in pool_of:
         workers.put(worker)
 
     def run_on_free_worker(job: Job) -> Result:
-        worker = workers.get()
-        try:
-            return worker.run(job, timeout)
-        finally:
-            workers.put(worker)
+        for attempt in range(2):
+            worker = workers.get()
+            try:
+                result = worker.run(job, timeout)
+            finally:
+                workers.put(worker)
+            if not result.retry:
+                break
+            if attempt == 0:
+                worker.stop(kill=True)  # a fresh worker and zygote for the second try
+                shutil.rmtree(job.workdir, ignore_errors=True)
+        return result
 
     outcomes = []
 
@@ -308,7 +344,7 @@ def _dispatch(root: Path, dest: Destination, todo: list[tuple[Submission, dict]]
             work = scratch / f"job{index:05d}"
             job = Job(str(root), submission.slug, submission.student, str(work),
                       str(template), overrides,
-                      extended.get((submission.slug, submission.student)))
+                      extended.get((submission.slug, submission.student)), **setup)
             futures[pool.submit(run_on_free_worker, job)] = (submission, work, identity)
         for future in as_completed(futures):
             submission, work, identity = futures[future]

@@ -13,12 +13,15 @@ The fingerprint covers everything a grade depends on: the submitted files, the
 assignment's source folder (helper files), the gradebook's definition of the
 assignment (the test cells autograde restores, points, due date: ``course release``
 updates it after tests are edited), the course's ``nbgrader_config.py``, the run's
-nbgrader overrides and course_lib's version. A resubmission, or a test edited and
-released, makes the submission due again.
+nbgrader overrides and sandboxing, and the grading code itself (every file of
+course_lib, and the versions of NumPy, PyTorch, nbgrader and the kernel). A
+resubmission, a test edited and released, or a changed check makes the submission due
+again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -29,8 +32,8 @@ from course_lib.grading.course import CONFIG_FILE, source_dir
 LOG_DIR = "grade_logs"
 
 
-def _hash_tree(digest, folder: Path) -> None:
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+def _hash_tree(digest, folder: Path, pattern: str = "*") -> None:
+    for path in sorted(p for p in folder.rglob(pattern) if p.is_file()):
         digest.update(str(path.relative_to(folder)).encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
 
@@ -38,14 +41,35 @@ def _hash_tree(digest, folder: Path) -> None:
 def assignment_digest(root: Path, slug: str, overrides: dict, definition: str = "") -> str:
     """A SHA-256 of what every submission's grade of ``slug`` depends on: the source
     folder, the gradebook's ``definition`` of the assignment (the tests autograde
-    restores), the config, the overrides and course_lib's version (once a run)."""
-    from course_lib import __version__
-
+    restores), the config, the overrides and the grading code (:func:`code_digest`)."""
     digest = hashlib.sha256(definition.encode())
     _hash_tree(digest, source_dir(root) / slug)
     digest.update((root / CONFIG_FILE).read_bytes())
     digest.update(json.dumps(overrides, sort_keys=True, default=str).encode())
-    digest.update(__version__.encode())
+    digest.update(code_digest().encode())
+    return digest.hexdigest()
+
+
+#: Packages whose version a grade may depend on.
+GRADING_PACKAGES = ("numpy", "torch", "nbgrader", "nbclient", "ipykernel", "cloudpickle")
+
+
+@functools.cache
+def code_digest() -> str:
+    """A SHA-256 of the grading code: every file of course_lib (its checks, references
+    and grader) and the versions of :data:`GRADING_PACKAGES`. A changed check or a new
+    NumPy makes every submission due again."""
+    from importlib import metadata
+
+    import course_lib
+
+    digest = hashlib.sha256()
+    _hash_tree(digest, Path(course_lib.__file__).resolve().parent, "*.py")
+    for name in GRADING_PACKAGES:
+        try:
+            digest.update(f"{name}=={metadata.version(name)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name} absent\n".encode())
     return digest.hexdigest()
 
 

@@ -17,9 +17,16 @@ from course_lib.notebook_files import read_notebook
 
 
 def check_sources(root: Path, slug: str) -> None:
-    """Raise a one-line error if a source notebook of ``slug`` is malformed."""
+    """Raise a one-line error if a source notebook of ``slug`` is malformed, or has a
+    test cell ``course grade`` could not judge outside the notebook."""
+    from course_lib.grading.verdicts import test_cells
+
     for path in sorted((source_dir(root) / slug).glob("*.ipynb")):
-        read_notebook(path)
+        notebook = read_notebook(path)
+        try:
+            test_cells(notebook)
+        except CourseError as error:
+            raise CourseError(f"{path}: {error}") from None
 
 
 def release(root: Path, slugs: Sequence[str] | None = None) -> list[str]:

@@ -1,12 +1,12 @@
-"""Flag submissions whose code reaches for the tools that could fool the checks.
+"""Flag submissions whose code reaches for tools no exercise needs.
 
-The hidden tests defend against patched checks and numpy (see
-:mod:`course_lib.grading.hidden`), but code running in the same Python process
-can always go deeper: replace modules in ``sys.modules``, inspect the checker's
-frames, switch off the profiler that detects delegation. None of that is needed
-to solve an exercise, so :func:`suspicious_code` reports it and ``course grade``
-marks such notebooks as flagged in nbgrader's gradebook for a human to look at.
-Flags never change a score.
+Scores cannot be forged from inside a notebook: the grader judges every test cell
+outside it (:mod:`course_lib.grading.verdicts`), and the notebook runs in a sandbox
+(:mod:`course_lib.grading.isolation`). Code that tries anyway (replacing modules in
+``sys.modules``, inspecting frames, patching checks, numpy or the hand-in) still says
+something about a submission, so :func:`suspicious_code` reports it and ``course
+grade`` marks such notebooks as flagged in nbgrader's gradebook for a human to look
+at. Flags never change a score.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (r"\bsetprofile\b|\bsettrace\b", "changes the profiler or tracer"),
     (r"\b_getframe\b|\bf_back\b|\bf_locals\b", "inspects call frames"),
     (r"\bimport\s+gc\b|\bgc\.get_", "walks the garbage collector"),
-    (r"course_lib\.grading|fresh_checks|load_fresh", "refers to the grading code"),
+    (r"course_lib\.grading|\bhand_?in\b|HandedIn|COURSE_HANDIN", "refers to the grading code"),
     (r"\bbuiltins\b|__builtins__", "touches builtins"),
     (r"\bnp\.testing\.\w+\s*=|\bnumpy\.testing\.\w+\s*=", "reassigns numpy.testing"),
     (r"\.check_\w+\s*=", "reassigns a check"),

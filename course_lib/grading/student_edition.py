@@ -19,15 +19,14 @@ gives the same verdict and message as in the full edition on the visible cases.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import copy
 import importlib
+import importlib.util
 import io
 import shutil
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,8 @@ from course_lib.checks import answers
 from course_lib.checks.core import Mistake
 from course_lib.checks.stored import AnswerStore
 from course_lib.errors import CourseError
+from course_lib.grading import verdicts
+from course_lib.grading.verdicts import CheckCall
 
 #: Parts of the package a student never gets (paths relative to course_lib/).
 LEFT_OUT = ("reference", "grading", "commands/grading.py", "commands/bundle.py",
@@ -47,29 +48,9 @@ TOPICS = ("linear", "regions", "activations", "relu_variants", "init", "dead_rel
           "lenet")
 
 
-@dataclass(frozen=True)
-class VisibleCall:
-    """A check a released test cell calls: ``check(student, **kwargs)``."""
-
-    check: str
-    student: str
-    kwargs: dict = field(default_factory=dict)
-
-
-def visible_calls(notebook) -> list[VisibleCall]:
-    """The ``check_<name>(function, ...)`` calls in the test cells of a released notebook."""
-    found = []
-    for cell in notebook.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
-            continue
-        for node in ast.walk(ast.parse(cell.source)):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id.startswith("check_") and node.args
-                    and isinstance(node.args[0], ast.Name)):
-                kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
-                found.append(VisibleCall(node.func.id, node.args[0].id, kwargs))
-    return found
+def visible_calls(notebook) -> list[CheckCall]:
+    """The check calls in the test cells of a released notebook, in order."""
+    return [call for calls in verdicts.test_cells(notebook).values() for call in calls]
 
 
 def reference_of(name: str) -> Any:
@@ -101,6 +82,17 @@ def _mistakes_in(module: Any) -> list[Mistake]:
             for item in value if isinstance(item, Mistake)]
 
 
+def mistakes_of(check: str) -> list[Mistake]:
+    """The classic mistakes ``check`` (e.g. ``"check_sigmoid"``) may name: those of its
+    module's library in :mod:`course_lib.checks.mistakes`, if it has one."""
+    import course_lib.checks as checks
+
+    name = f"course_lib.checks.mistakes.{checks._CHECKS[check]}"
+    if importlib.util.find_spec(name) is None:
+        return []
+    return _mistakes_in(importlib.import_module(name))
+
+
 def _record_mistakes(store: AnswerStore, mistakes: list[Mistake],
                      calls: list[tuple[tuple, dict]]) -> None:
     """Each mistake's output on each input the student got (those it may be matched on)."""
@@ -127,23 +119,21 @@ def record_answers(notebooks: dict[str, Any]) -> AnswerStore:
     store = AnswerStore()
     for slug, notebook in notebooks.items():
         for call in visible_calls(notebook):
-            module = checks._CHECKS[call.check]
             calls: list[tuple[tuple, dict]] = []
-            student = _logging_student(reference_of(call.student), calls)
+            student = _logging_student(reference_of(call.argument), calls)
             try:
                 with answers.recording(store), contextlib.redirect_stdout(io.StringIO()):
-                    getattr(checks, call.check)(student, **call.kwargs)
+                    getattr(checks, call.check)(student, **dict(call.kwargs))
             except AssertionError as failure:
                 raise CourseError(f"{slug}: {call.check} fails with the reference, so its "
                                   f"answers cannot be stored: {str(failure).splitlines()[0]}"
                                   ) from None
-            mistakes = importlib.import_module(f"course_lib.checks.mistakes.{module}")
-            _record_mistakes(store, _mistakes_in(mistakes), calls)
-    _record_reference_names(store)
+            _record_mistakes(store, mistakes_of(call.check), calls)
+    record_reference_names(store)
     return store
 
 
-def _record_reference_names(store: AnswerStore) -> None:
+def record_reference_names(store: AnswerStore) -> None:
     """The references' constants (data) and their functions' parameter names."""
     import inspect
 

@@ -2,7 +2,7 @@
 
 See :mod:`course_lib.checks.mistakes` for what a mistake is and how it is used.
 The mistakes of ``LeNet5`` itself are variants of the reference network: see
-:func:`course_lib.checks.lenet.reference_outputs`.
+:func:`course_lib.checks.lenet_model.reference_run`.
 """
 
 from __future__ import annotations

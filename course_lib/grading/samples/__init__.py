@@ -172,12 +172,13 @@ def generic_samples(exs: list[Exercise], references: dict[str, str],
         Sample("fake_eq", f"{first.name} returns an object whose __eq__ is always True",
                [{"replace": first.name, "source": _always_equal(first.name)}],
                failing([first.name], exs, depends)),
-        Sample("patched_numpy", f"np.testing and np.allclose patched to no-ops in the "
-               f"{last.name} cell (detected: that exercise's hidden test fails)",
-               [{"prepend": last.name, "source": (
+        Sample("patched_numpy", f"{last.name} unanswered, np.testing and np.allclose "
+               "patched to no-ops (the verdict is reached outside the notebook)",
+               [{"stub": last.name}, {"prepend": last.name, "source": (
                    "import numpy as np\n"
                    "np.testing.assert_allclose = lambda *args, **kwargs: None\n"
-                   "np.allclose = lambda *args, **kwargs: True\n")}], [last.test]),
+                   "np.allclose = lambda *args, **kwargs: True\n")}],
+               failing([last.name], exs, depends)),
         Sample("broken_json", "the notebook file is not valid JSON", [{"file": "invalid_json"}],
                tests, error="invalid JSON"),
         Sample("old_nbformat", "the notebook claims nbformat 3", [{"file": "nbformat3"}],

@@ -46,7 +46,8 @@ def run(spec: Spec, argv: list[str], env: dict[str, str] | None = None) -> int:
     Args:
         spec: what the sandbox shows and allows.
         argv: the command; ``argv[0]`` is looked up on ``PATH`` inside.
-        env: its environment (default: this process's).
+        env: the caller's environment to start from (default: this process's); a spec
+            with an ``environment`` replaces it (see :meth:`Spec.env_for`).
 
     Returns:
         The exit code as :func:`os.waitstatus_to_exitcode` gives it: ``-N`` if
@@ -69,7 +70,7 @@ def _exec_inside(spec: Spec, argv: list[str], env: dict[str, str] | None) -> Non
         os.write(2, f"{error}\n".encode(errors="replace"))
         os._exit(126)
     try:
-        os.execvpe(argv[0], argv, os.environ if env is None else env)
+        os.execvpe(argv[0], argv, spec.env_for(dict(os.environ) if env is None else env))
     except OSError as error:
         os.write(2, f"sandbox: cannot run {argv[0]}: {error.strerror}\n".encode())
     os._exit(127)

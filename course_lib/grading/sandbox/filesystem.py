@@ -44,6 +44,9 @@ class Mount:
     readonly: bool = True
     is_dir: bool = True
     data: str = ""  # tmpfs: options; symlink: where it points; file: its text
+    files: list[tuple[str, bytes, int]] = dataclasses.field(default_factory=list)
+    # tmpfs: (relative path, content, mode) written into it (a copied folder)
+    owner: tuple[int, int] | None = None  # tmpfs: chown it and its files (uid, gid)
 
 
 def _bind(path: str, target: str, readonly: bool, what: str) -> Mount:
@@ -79,10 +82,51 @@ def open_sources(spec: Spec, uid: int, gid: int) -> list[Mount]:
                    Mount("/proc", "proc", readonly=False)]
         mounts += [_bind(path, path, True, "readonly path") for path in spec.readonly]
         mounts += [_bind(host, inside, False, "writable path") for host, inside in spec.writable]
+        mounts += [Mount(path, "tmpfs", readonly=True, data="size=4k,mode=755",
+                         files=_import_blocker(path)) for path in spec.masked]
+        mounts += [Mount(inside, "tmpfs", readonly=False, data=f"size={spec.tmp_bytes},mode=755",
+                         files=_read_folder(host, spec.tmp_bytes), owner=(uid, gid))
+                   for host, inside in spec.copied]
     except BaseException:
         close(mounts)
         raise
     return mounts
+
+
+def _import_blocker(path: str) -> list[tuple[str, bytes, int]]:
+    """For a masked Python package: an ``__init__.py`` that fails as a missing module
+    would (an empty folder would import as a namespace package)."""
+    if not os.path.isfile(os.path.join(path, "__init__.py")):
+        return []
+    name = os.path.basename(path.rstrip("/"))
+    message = f"No module named {name!r}"
+    stub = f"raise ModuleNotFoundError({message!r}, name={name!r})\n"
+    return [("__init__.py", stub.encode(), 0o644)]
+
+
+def _read_folder(host: str, limit: int) -> list[tuple[str, bytes, int]]:
+    """The regular files under ``host`` (symbolic links skipped), read now: the tmpfs
+    about to cover ``/tmp`` would hide a folder that lives there."""
+    files, total = [], 0
+    try:
+        for folder, dirs, names in os.walk(host):
+            dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+            for name in names:
+                path = os.path.join(folder, name)
+                if os.path.islink(path) or not os.path.isfile(path):
+                    continue
+                with open(path, "rb") as handle:
+                    content = handle.read(limit - total + 1)
+                total += len(content)
+                if total > limit:
+                    raise RuntimeError(f"sandbox: copied folder {host} holds more than "
+                                       f"{limit} bytes")
+                files.append((os.path.relpath(path, host), content,
+                              os.stat(path).st_mode & 0o755))
+    except OSError as error:
+        raise RuntimeError(f"sandbox: cannot read copied folder {host}: {error.strerror}"
+                           ) from None
+    return files
 
 
 def _generated_etc(uid: int, gid: int, home: str) -> list[Mount]:
@@ -121,6 +165,17 @@ def _place(mount: Mount, path: str) -> None:
     elif mount.kind == "tmpfs":
         c.mount("tmpfs", path, "tmpfs", c.MS_NOSUID | c.MS_NODEV, mount.data,
                 step=f"mount of a tmpfs on {mount.target}")
+        for relative, content, mode in mount.files:
+            target = os.path.join(path, relative)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as handle:
+                handle.write(content)
+            os.chmod(target, mode | 0o644)
+        if mount.owner is not None:  # the sandbox's user writes there, not whoever built it
+            for folder, dirs, names in os.walk(path):
+                for name in [*dirs, *names]:
+                    os.chown(os.path.join(folder, name), *mount.owner, follow_symlinks=False)
+            os.chown(path, *mount.owner)
     else:
         c.mount("proc", path, "proc", c.MS_NOSUID | c.MS_NODEV | c.MS_NOEXEC,
                 step="mount of /proc")

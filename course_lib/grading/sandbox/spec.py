@@ -10,6 +10,9 @@ from pathlib import Path
 
 GiB = 1 << 30
 MiB = 1 << 20
+#: Variables passed on from the caller even when a :class:`Spec` sets the environment:
+#: jupyter_client tells a kernel its parent's pid through it.
+PASSED_ON = ("JPY_PARENT_PID", "JPY_SESSION_NAME")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +42,17 @@ class Spec:
         max_file_bytes: ``RLIMIT_FSIZE``: largest file a process may write. Default
             256 MiB.
         tmp_bytes: size of each of the private ``/tmp`` and ``/dev/shm`` (tmpfs, in
-            memory). Default 256 MiB.
+            memory), and of each ``copied`` folder. Default 256 MiB.
+        masked: paths inside read-only ones that the sandbox must not see (e.g. the
+            full course package inside site-packages): each is covered by an empty,
+            read-only folder; a Python package's gets an ``__init__.py`` that raises
+            ``ModuleNotFoundError``, so that importing it fails as if it were absent.
+        copied: ``(host folder, path inside)`` pairs: a private tmpfs at the path
+            inside holding a copy of the host folder's files, made as the sandbox
+            starts. Writes there never reach the host (a kernel's working directory).
+        environment: ``(name, value)`` pairs: the whole environment of the command
+            inside, but for :data:`PASSED_ON` taken from the caller's; empty (the
+            default) keeps the caller's environment.
 
     Example::
 
@@ -56,15 +69,32 @@ class Spec:
     max_processes: int = 256
     max_file_bytes: int = 256 * MiB
     tmp_bytes: int = 256 * MiB
+    masked: tuple[str, ...] = ()
+    copied: tuple[tuple[str, str], ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         # Lists from JSON (or a caller) become tuples, so that a Spec stays hashable.
+        def pairs(items) -> tuple[tuple[str, str], ...]:
+            return tuple((os.fspath(a), os.fspath(b)) for a, b in items)
+
         object.__setattr__(self, "readonly", tuple(os.fspath(p) for p in self.readonly))
-        object.__setattr__(self, "writable", tuple((os.fspath(host), os.fspath(inside))
-                                                   for host, inside in self.writable))
-        for path in (*self.readonly, *(inside for _, inside in self.writable), self.cwd):
+        object.__setattr__(self, "masked", tuple(os.fspath(p) for p in self.masked))
+        object.__setattr__(self, "writable", pairs(self.writable))
+        object.__setattr__(self, "copied", pairs(self.copied))
+        object.__setattr__(self, "environment", tuple((str(k), str(v))
+                                                      for k, v in self.environment))
+        for path in (*self.readonly, *self.masked, *(inside for _, inside in self.writable),
+                     *(inside for _, inside in self.copied), self.cwd):
             if not os.path.isabs(path):
                 raise ValueError(f"sandbox: paths must be absolute, got {path!r}")
+
+    def env_for(self, inherited: dict[str, str]) -> dict[str, str]:
+        """The environment of the command inside, given the caller's."""
+        if not self.environment:
+            return dict(inherited)
+        return {**dict(self.environment),
+                **{name: inherited[name] for name in PASSED_ON if name in inherited}}
 
     def to_json(self) -> str:
         """The spec as JSON (what ``python -m course_lib.grading.sandbox --spec`` reads)."""

@@ -55,7 +55,15 @@ def supported() -> bool:
     return sys.platform.startswith("linux") and hasattr(socket, "send_fds")
 
 
-def kernelspec(folder: os.PathLike | str) -> str:
+def launcher_argv(sandbox_spec: str | None = None) -> list[str]:
+    """The kernelspec argv of a warm kernel (in the sandbox ``sandbox_spec`` names)."""
+    argv = [sys.executable, "-m", "course_lib.grading.scale.warm_kernels", "launch"]
+    if sandbox_spec:
+        argv += ["--spec", sandbox_spec]
+    return [*argv, "-f", "{connection_file}"]
+
+
+def kernelspec(folder: os.PathLike | str, sandbox_spec: str | None = None) -> str:
     """Write the warm kernelspec under ``folder/kernels/`` and return its name.
 
     Put ``folder`` first on ``JUPYTER_PATH`` for jupyter_client to find it.
@@ -63,8 +71,7 @@ def kernelspec(folder: os.PathLike | str) -> str:
     spec = os.path.join(os.fspath(folder), "kernels", KERNEL_NAME)
     os.makedirs(spec, exist_ok=True)
     with open(os.path.join(spec, "kernel.json"), "w", encoding="utf-8") as handle:
-        json.dump({"argv": [sys.executable, "-m", "course_lib.grading.scale.warm_kernels", "launch",
-                            "-f", "{connection_file}"],
+        json.dump({"argv": launcher_argv(sandbox_spec),
                    "display_name": "Python 3 (ipykernel, pre-imported)", "language": "python",
                    "metadata": {"debugger": True}}, handle)
     return KERNEL_NAME
@@ -73,8 +80,12 @@ def kernelspec(folder: os.PathLike | str) -> str:
 # ------------------------------------------------------------------- the launcher
 
 
-def _plain_kernel(argv: list[str]) -> None:
-    os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *argv])
+def _plain_kernel(argv: list[str], sandbox_spec: str | None) -> None:
+    command = [sys.executable, "-m", "ipykernel_launcher", *argv]
+    if sandbox_spec:  # a cold kernel, in the same sandbox
+        command = [sys.executable, "-m", "course_lib.grading.sandbox", "--spec", sandbox_spec,
+                   "--", *command]
+    os.execv(sys.executable, command)
 
 
 def _read_message(reader) -> dict | None:
@@ -87,6 +98,9 @@ def launch(argv: list[str]) -> int:
     """Stand in for ``ipykernel_launcher``: have the zygote fork a kernel for us."""
     import signal
 
+    sandbox_spec = None
+    if argv[:1] == ["--spec"]:
+        sandbox_spec, argv = argv[1], argv[2:]
     address = os.environ.get(ZYGOTE_ENV)
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -94,7 +108,7 @@ def launch(argv: list[str]) -> int:
             raise OSError("no zygote")
         connection.connect("\0" + address)
     except OSError:
-        _plain_kernel(argv)
+        _plain_kernel(argv, sandbox_spec)
     # Signals that arrive before the kernel exists are held, then passed on.
     child, pending = 0, []
 
@@ -109,7 +123,8 @@ def launch(argv: list[str]) -> int:
         signal.signal(signum, forward)
     # The write end stays open for as long as this launcher lives, whoever kills it.
     death_read, _death_write = os.pipe()
-    request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+    request = json.dumps({"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
+                          "sandbox": sandbox_spec}).encode()
     socket.send_fds(connection, [_HEADER.pack(len(request))], [0, 1, 2, death_read])
     connection.sendall(request)
     os.close(death_read)
@@ -176,12 +191,15 @@ def _become_kernel(request: dict, fds: list[int], home: str,
             os.dup2(fd, target)
         for fd in fds[:3]:
             os.close(fd)
-        threading.Thread(target=_exit_when_closed, args=(fds[3],), daemon=True).start()
         os.chdir(request["cwd"])
+        env = request["env"]
+        if request.get("sandbox"):
+            env = _enter_sandbox(request["sandbox"], env, fds[3])
+        threading.Thread(target=_exit_when_closed, args=(fds[3],), daemon=True).start()
         os.environ.clear()
-        os.environ.update(request["env"])
+        os.environ.update(env)
         if sys.path and sys.path[0] == home:
-            sys.path[0] = request["cwd"]
+            sys.path[0] = os.getcwd()
         np.random.seed()  # noqa: NPY002 (the legacy global state students use: fresh seed)
         from ipykernel import kernelapp
 
@@ -201,6 +219,31 @@ def _become_kernel(request: dict, fds: list[int], home: str,
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _enter_sandbox(spec_file: str, env: dict, keep: int) -> dict:
+    """Move this (single-threaded) forked child into the sandbox ``spec_file`` describes;
+    the environment the kernel gets there.
+
+    This process stays outside as the sandbox's reaper; what returns is its PID 1. The
+    grading edition of course_lib, first on the sandbox's ``PYTHONPATH``, replaces the
+    full one this zygote imported: its modules are forgotten, so the kernel imports the
+    edition's.
+    """
+    import importlib
+
+    from course_lib.grading import sandbox
+
+    with open(spec_file, encoding="utf-8") as handle:
+        spec = sandbox.Spec.from_json(handle.read())
+    sandbox.enter(spec, keep_fds=(keep,))
+    env = spec.env_for(env)
+    for name in [n for n in sys.modules if n == "course_lib" or n.startswith("course_lib.")]:
+        del sys.modules[name]
+    extra = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    sys.path[:] = [*extra, *(p for p in sys.path if p not in extra)]
+    importlib.invalidate_caches()
+    return env
 
 
 def _fork_kernel(others: tuple[socket.socket, ...], connection: socket.socket, home: str
@@ -243,7 +286,7 @@ def serve(address: str) -> None:
     import threading
 
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
-    for module in PRELOAD:
+    for module in (*PRELOAD, "course_lib.grading.sandbox"):
         importlib.import_module(module)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind("\0" + address)
