@@ -119,7 +119,7 @@ def test_every_test_cell_of_the_course_is_two_literal_check_calls():
     for slug in course_lib.SLUGS:
         notebook = nbformat.read(REPO / "solutions" / slug / f"{slug}.ipynb", as_version=4)
         found.update(test_cells(notebook))
-    assert len(found) == 27
+    assert len(found) == sum(len(nb.exercises) for nb in course_lib.NOTEBOOKS)
     for grade_id, calls in found.items():
         visible, hidden = calls
         assert visible.check == hidden.check and visible.argument == hidden.argument
@@ -381,3 +381,16 @@ def test_a_probe_that_breaks_is_an_error_not_a_verdict():
     line = broken_probe.__code__.co_firstlineno + 1
     assert answer == {"kind": "error",
                       "message": f"RuntimeError: sabotaged (in broken_probe, line {line})"}
+
+
+def test_feedback_labels_a_hidden_test_failure_as_such():
+    verdict = verdicts.CellVerdict("test_relu", [
+        verdicts.Outcome("✔ relu: all 9 cases passed\n"),
+        verdicts.Outcome("", "relu failed on case 12: a 200,000-value array\n  problem: x",
+                         hidden=True)])
+    stream, error = verdicts.verdict_outputs(verdict)
+    assert stream["text"] == "✔ relu: all 9 cases passed\n"
+    assert error["evalue"] == "hidden test: relu failed on case 12: a 200,000-value array"
+    assert "cases you have not seen" in error["traceback"][-1]
+    visible = verdicts.CellVerdict("test_relu", [verdicts.Outcome("", "relu failed on case 1")])
+    assert verdicts.verdict_outputs(visible)[0]["evalue"] == "relu failed on case 1"

@@ -171,10 +171,14 @@ def resolver(source_folder: Path) -> Callable[[CheckCall], Callable]:
 
 @dataclass
 class Outcome:
-    """One check call's verdict: what the check printed, and its failure if it failed."""
+    """One check call's verdict: what the check printed, and its failure if it failed.
+
+    ``hidden``: the call is a hidden test (cases the student has not seen).
+    """
 
     printed: str = ""
     failure: str | None = None
+    hidden: bool = False
 
     @property
     def passed(self) -> bool:
@@ -219,6 +223,7 @@ def _judge_cell(grade_id: str, calls: list[CheckCall], resolve: Callable,
         outcome = _run_check(resolve(call), call, subject)
         if outcome is None or subject.guessed:
             return None
+        outcome.hidden = dict(call.kwargs).get("thorough", False) is True
         verdict.outcomes.append(outcome)
         if not outcome.passed:
             break
@@ -265,9 +270,12 @@ def verdict_outputs(verdict: CellVerdict) -> list[dict]:
     """The test cell's new outputs: the checks' lines, then the failure as an error."""
     printed = "".join(o.printed for o in verdict.outcomes)
     outputs = [{"output_type": "stream", "name": "stdout", "text": printed}] if printed else []
-    failure = next((o.failure for o in verdict.outcomes if not o.passed), None)
-    if failure is not None:
-        lines = failure.splitlines() or [""]
+    failed = next((o for o in verdict.outcomes if not o.passed), None)
+    if failed is not None:
+        lines = failed.failure.splitlines() or [""]
+        if failed.hidden:  # say so: the student will not find these cases in the notebook
+            lines = [f"hidden test: {lines[0]}", *lines[1:],
+                     "  (a hidden test: cases you have not seen, checked when graded)"]
         outputs.append({"output_type": "error", "ename": "CheckFailure", "evalue": lines[0],
                         "traceback": [f"\x1b[0;31mCheckFailure\x1b[0m: {lines[0]}",
                                       *lines[1:]]})
