@@ -313,7 +313,8 @@ def test_blackboard_collect_uses_attempt_times_and_newest_attempt(tmp_path, blac
     report = collect(blackboard_zip, SLUG, submitted, "blackboard", ROSTER)
     assert set(report.collected) == {"ada", "alan", "grace", "zoe", "lukasz", "soren", "mei"}
     assert marker(submitted / "grace" / SLUG / NB) == "# grace"
-    assert any(s.reason == "older attempt of grace" for s in report.ignored)
+    assert any(s.reason == "another attempt of grace; the newest with files is "
+               "2024-02-01-16-05-00" for s in report.ignored)
     assert nbgrader_time(submitted / "alan" / SLUG) == datetime(2024, 2, 2, 9, 15)
     assert report.timestamps["ada"] == "2024-02-01 16:05:00.000000 UTC"
     assert report.collected["zoe"] == [NB, "figure.png"]
@@ -454,3 +455,41 @@ def test_blackboard_usernames_with_underscores_come_from_the_receipt(tmp_path):
     report = collect(archive, SLUG, tmp_path / "submitted", "blackboard")
     assert list(report.collected) == ["ada_l"]
     assert report.students[0].full_name == "Ada Lovelace"
+
+
+def test_moodle_two_students_with_one_roster_name_are_both_unmatched(tmp_path):
+    archive = make_zip(tmp_path / "m.zip", {
+        moodle_name("Ada", "Lovelace", 11, NB): notebook("one"),
+        moodle_name("Ada", "Lovelace", 12, NB): notebook("two"),
+    })
+    report = collect(archive, SLUG, tmp_path / "submitted", "moodle", ROSTER)
+    assert report.collected == {}
+    assert len(report.unmatched) == 2
+    assert all("matches roster student ada, as another student" in s.reason
+               for s in report.unmatched)
+
+
+@pytest.mark.parametrize("slug", ["", "../01", "a/b"])
+def test_a_slug_that_is_no_folder_name_is_refused(tmp_path, canvas_zip, slug):
+    with pytest.raises(LmsError, match=r"^slug: expected an assignment folder name"):
+        collect(canvas_zip, slug, tmp_path / "submitted", "canvas")
+
+
+def test_students_csv_columns_are_the_ones_nbgrader_db_student_import_reads():
+    from nbgrader.api import Student as NbgraderStudent
+
+    from course_lib.grading.lms.students import FIELDS
+
+    known = set(NbgraderStudent.__table__.c.keys())
+    assert {"id", "first_name", "last_name", "email", "lms_user_id"} <= known & set(FIELDS)
+
+
+def test_canvas_anonymous_grading_names(tmp_path):
+    archive = make_zip(tmp_path / "anon.zip", {
+        f"anon_x7k2p_600_{NB}": notebook("one"),
+        f"LATE_anon_q9z1r_601_{NB}": notebook("two"),
+    })
+    report = collect(archive, SLUG, tmp_path / "submitted", "canvas", due=DUE)
+    assert set(report.collected) == {"anon_x7k2p", "anon_q9z1r"}
+    assert report.late == ["anon_q9z1r"]
+    assert all(s.lms_user_id == "" for s in report.students)

@@ -24,9 +24,8 @@ Sources for the formats (stored copies read while writing this):
   community examples such as github.com/mikewesthad/canvas-unzipper's README.
 - Canvas gradebook CSV: ``lib/gradebook_exporter.rb`` (columns, the "    Points
   Possible" row, ``title_with_id``) and ``lib/gradebook_importer.rb`` (header checks,
-  student matching by ID, SIS ids, then name) of canvas-lms; Canvas's guide "How do I
-  import grades in the Gradebook?" (community.canvaslms.com, Instructor Guide) and Ohio
-  State's "Import a CSV file to Carmen grades" (teaching.resources.osu.edu).
+  student matching by ID, SIS ids, then name) of canvas-lms; Ohio State's "Import a CSV
+  file to Carmen grades" (teaching.resources.osu.edu: the columns Canvas requires).
 - Moodle zip names: ``download_submissions`` in ``mod/assign/locallib.php`` and
   ``get_uniqueid_for_user`` (the per-assignment ``assign_user_mapping`` table) of
   github.com/moodle/moodle, and the importer test naming
@@ -36,9 +35,9 @@ Sources for the formats (stored copies read while writing this):
   ``grade/import/grade_import_form.php`` (the "Map to" labels) of moodle/moodle.
 - Blackboard zip names and receipts: the example name in nbgrader's own
   ``FileNameCollectorPlugin`` (``ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb``),
-  CodeGrade's receipt parser (``Name: ... (...)``, ``Date Submitted:``,
-  ``Original filename:`` / ``Filename:``) and the "Assignment File Download" steps of
-  BBGradebookOrganiser's instructions.
+  CodeGrade's receipt parser ``psef/blackboard.py`` (github.com/te5in/CodeGra.de:
+  ``Name: ... (...)``, ``Date Submitted:``, ``Original filename:`` / ``Filename:``) and the
+  "Assignment File Download" steps in BBGradebookOrganiser's ``docs/instructions.md``.
 """
 
 from course_lib.grading.lms.collect import LMS_NAMES, CollectReport, collect, timestamp_text

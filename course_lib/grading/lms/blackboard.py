@@ -66,7 +66,8 @@ def parse(names: list[str], read: Callable[[str], bytes], tz: str | None) -> Par
         tries.sort(key=lambda a: a.time)
         with_files = [a for a in tries if a.files] or tries
         newest = with_files[-1]
-        ignored += [Skipped(member, f"older attempt of {user}", user)
+        ignored += [Skipped(member, f"another attempt of {user}; the newest with files is "
+                            f"{newest.time}", user)
                     for a in tries if a is not newest for member in _members(a)]
         if newest.receipt and not newest.files:
             unmatched.append(Skipped(newest.receipt, "attempt without files (text only?)", user))

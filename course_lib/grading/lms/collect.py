@@ -15,7 +15,7 @@ penalty charges at least one day. Real times can be passed as ``submitted_at``
 from __future__ import annotations
 
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -111,9 +111,9 @@ def collect(archive: Path, slug: str, submitted_dir: Path, lms: str,
             names, or the roster is unusable.
     """
     lms = _check_lms(lms)
-    problem = bad_id(slug)
-    if problem:
-        raise LmsError(f"slug: expected an assignment folder name, got {problem}")
+    if not slug or bad_id(slug):
+        raise LmsError(f"slug: expected an assignment folder name such as "
+                       f"'01_why_nonlinearity', got {slug!r}")
     known = read_roster(roster) if roster is not None else None
     report = CollectReport(lms, slug)
     with open_archive(archive) as zf:
@@ -181,17 +181,24 @@ def _owners(lms: str, entries: list[Entry], known: list[Student] | None,
     if known is None:
         return dict(from_archive(lms, entries))
     find = matches(lms, known)
-    owners: dict[str, Student | None] = {}
+    first = {}
     for entry in entries:
-        if entry.key not in owners:
-            candidates = find(entry)
-            owners[entry.key] = candidates[0] if len(candidates) == 1 else None
-        if owners[entry.key] is None:
-            candidates = find(entry)
-            why = ("matches several roster students: " + ", ".join(s.id for s in candidates)
-                   if candidates else "is not in the roster")
-            report.unmatched.append(Skipped(entry.member, f"student {entry.name or '?'} "
-                                            f"({entry.key}) {why}"))
+        first.setdefault(entry.key, entry)
+    candidates = {key: find(entry) for key, entry in first.items()}
+    # Two archive students with one roster name (Moodle matches by name): neither is sure.
+    claims = Counter(c[0].id for c in candidates.values() if len(c) == 1)
+    owners: dict[str, Student | None] = {}
+    for key, found in candidates.items():
+        if len(found) == 1 and claims[found[0].id] == 1:
+            owners[key] = found[0]
+            continue
+        owners[key] = None
+        why = ("is not in the roster" if not found else
+               f"matches roster student {found[0].id}, as another student of the archive does"
+               if len(found) == 1 else
+               "matches several roster students: " + ", ".join(s.id for s in found))
+        report.unmatched += [Skipped(e.member, f"student {e.name or '?'} ({key}) {why}")
+                             for e in entries if e.key == key]
     return owners
 
 

@@ -115,9 +115,9 @@ def matches(lms: str, roster: Iterable[Student]):
 
 def _keys(lms: str, s: Student) -> list[str]:
     if lms == "canvas":
+        ids = [f"id:{s.lms_user_id}"] if s.lms_user_id else []
         names = [f"{s.last_name}{s.first_name}", s.full_name]
-        return [f"id:{s.lms_user_id}"] * bool(s.lms_user_id) + [
-            f"name:{canvas.name_key(n)}" for n in names if canvas.name_key(n)]
+        return ids + [f"name:{canvas.name_key(n)}" for n in names if canvas.name_key(n)]
     if lms == "moodle":
         names = [s.full_name, f"{s.first_name} {s.last_name}", f"{s.last_name} {s.first_name}"]
         return [f"name:{moodle.name_key(n)}" for n in names if moodle.name_key(n)]
