@@ -20,7 +20,8 @@ from course_lib.errors import CourseError
 
 #: Modules of course_lib.commands, in the order their subcommands are listed. The student
 #: edition ships only the learner's (data, learner); the others are skipped where absent.
-COMMAND_MODULES: tuple[str, ...] = ("learner", "data", "grading", "bundle", "claims")
+COMMAND_MODULES: tuple[str, ...] = ("learner", "data", "grading", "term", "bundle",
+                                     "claims")
 
 
 def build_parser() -> argparse.ArgumentParser:

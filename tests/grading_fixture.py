@@ -36,7 +36,7 @@ CHECKS = '''\
 
 import numpy as np
 
-from course_lib.checks.core import FORBIDDEN_PACKAGES, Checker
+from course_lib.checks.core import FORBIDDEN_PACKAGES, Checker, Mistake
 
 
 def reference_double(x):
@@ -62,8 +62,12 @@ def check_double(double, seed=0, thorough=False):
                    forbidden=(*FORBIDDEN_PACKAGES, "tiny_checks")), seed, thorough)
 
 
+SQUARE_MISTAKES = [Mistake("square returns 2|x|", lambda x: np.abs(x) * 2,
+                           "x squared is x * x, not 2 * |x|")]
+
+
 def check_square(square, seed=0, thorough=False):
-    _cases(Checker("square", square, reference_square,
+    _cases(Checker("square", square, reference_square, mistakes=SQUARE_MISTAKES,
                    forbidden=(*FORBIDDEN_PACKAGES, "tiny_checks")), seed, thorough)
 '''
 

@@ -390,7 +390,8 @@ def test_feedback_labels_a_hidden_test_failure_as_such():
                          hidden=True)])
     stream, error = verdicts.verdict_outputs(verdict)
     assert stream["text"] == "✔ relu: all 9 cases passed\n"
-    assert error["evalue"] == "hidden test: relu failed on case 12: a 200,000-value array"
+    assert error["evalue"].splitlines()[:2] == [
+        "hidden test: relu failed on case 12: a 200,000-value array", "  problem: x"]
     assert "cases you have not seen" in error["traceback"][-1]
     visible = verdicts.CellVerdict("test_relu", [verdicts.Outcome("", "relu failed on case 1")])
     assert verdicts.verdict_outputs(visible)[0]["evalue"] == "relu failed on case 1"

@@ -39,6 +39,7 @@ def _grade(args: argparse.Namespace) -> int:
         report = shards.merge(root, args.slugs, shards_dir)
     else:
         shard = shards.parse(args.shard) if args.shard else None
+        _warn_about_limits(root, args.timeout)
         if args.no_sandbox:
             print("course grade: WARNING: --no-sandbox: submissions run unconfined and can "
                   "read and change the course, the gradebook and each other's files",
@@ -65,6 +66,19 @@ def _grade(args: argparse.Namespace) -> int:
               "failed (see their notes); run the same command again to grade them")
         return 1
     return 0
+
+
+def _warn_about_limits(root: Path, timeout: float) -> None:
+    """Say so when one slow cell would cost a whole submission: nbgrader interrupts a cell
+    after ``Execute.timeout``; the submission's wall clock should leave room for that."""
+    from course_lib.grading.course import load_config
+
+    cell = float(load_config(root).Execute.get("timeout", 30))
+    if timeout < 2 * cell:
+        print(f"course grade: warning: --timeout {timeout:g} s is less than twice the "
+              f"per-cell limit (Execute.timeout = {cell:g} s): one infinite loop can use up a "
+              f"submission's whole time and cost all its points; use --timeout {2 * cell:g} "
+              "or more", file=sys.stderr)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -13,6 +13,8 @@ without quoting code.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
@@ -38,3 +40,22 @@ class HideTracebacks(NbGraderPreprocessor):
                 if output.output_type == "error":
                     output.traceback = [f"{output.ename}: {output.evalue}"]
         return cell, resources
+
+
+def problem_page(path: Path, slug: str, student: str, note: str, score: float,
+                 max_score: float) -> Path:
+    """Write a feedback page for a submission nbgrader could not turn into feedback (a
+    missing, corrupt or wrong notebook, a kernel that died): what happened and the score."""
+    import html
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(slug)}: "
+        f"feedback</title></head><body style='font-family:system-ui,sans-serif;margin:2em'>"
+        f"<h1>{html.escape(slug)}: feedback for {html.escape(student)}</h1>"
+        f"<p><b>Score: {score:g} / {max_score:g}</b></p>"
+        f"<p>Your submission could not be graded as a whole:</p>"
+        f"<pre style='white-space:pre-wrap'>{html.escape(note)}</pre>"
+        f"<p>Ask your instructor if this is not what you handed in.</p></body></html>",
+        encoding="utf-8")
+    return path

@@ -35,9 +35,11 @@ from pathlib import Path
 
 from course_lib.data import cache_root
 from course_lib.errors import CourseError
-from course_lib.grading import gradebook, isolation, records, sandbox
+from course_lib.grading import deadlines, gradebook, isolation, records, sandbox
 from course_lib.grading.course import resolve_slugs
+from course_lib.grading.feedback import problem_page
 from course_lib.grading.pool import WorkerProcess
+from course_lib.grading.release import require_released
 from course_lib.grading.scale import shards
 from course_lib.grading.submissions import (
     BatchReport,
@@ -95,12 +97,21 @@ def _finish(dest: Destination, submission: Submission, result: Result | None,
         error=submission.problem or (result.error if result else ""),
         seconds=result.seconds if result else 0.0, flags=submission.flags,
         timings=dict(result.timings) if result else {}, retry=bool(result and result.retry),
+        late=deadlines.lateness(dest.url, dest.course, submission.slug,
+                                submission.student).note(),
+        timed_out=bool(result and result.timed_out),
     )
+    page = dest.folder / dest.feedback / submission.student / submission.slug / \
+        f"{submission.slug}.html"
+    if outcome.error and not page.is_file():  # nbgrader made none: say why, in the page
+        problem_page(page, submission.slug, submission.student, outcome.error, score,
+                     max_score)
     log = records.path(dest.folder, submission.slug, submission.student).with_suffix(".log")
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(_log_text(outcome, result), encoding="utf-8")
     if not outcome.retry:
-        record = {**identity, "outcome": asdict(outcome)}
+        record = {**identity, "outcome": asdict(outcome),
+                  "verdicts": result.verdicts if result is not None else {}}
         if result is not None and result.timed_out:
             record["timed_out_after"] = timeout
         records.save(dest.folder, submission.slug, submission.student, record)
@@ -195,6 +206,7 @@ def grade(
     submissions = find_submissions(root, chosen)
     if shard is None:
         gradebook.ensure_assignments(root, sorted({s.slug for s in submissions}))
+        require_released(root, sorted({s.slug for s in submissions}))
         dest = course_destination(root)
     else:
         submissions = shards.select(submissions, shard)
@@ -246,7 +258,8 @@ def _run_batch(root: Path, dest: Destination, submissions: list[Submission], *, 
         else:
             todo.append((inspect(root, submission), identity))
     bar = tqdm(total=len(submissions), initial=len(outcomes), unit="submission",
-               desc="grading", disable=not progress, file=sys.stderr)
+               desc="grading", disable=not progress or not sys.stderr.isatty(),
+               file=sys.stderr)  # a bar only on a terminal: no clutter in a batch job's log
     if todo:
         if scratch_dir is not None:
             Path(scratch_dir).mkdir(parents=True, exist_ok=True)

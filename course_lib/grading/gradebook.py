@@ -355,7 +355,11 @@ def scores(where: Path | str, slug: str) -> dict[str, dict[str, float]]:
 
 
 def export_csv(root: Path, destination: Path) -> Path:
-    """nbgrader's CSV export (``nbgrader export``) of the course's whole gradebook."""
+    """nbgrader's CSV export (``nbgrader export``) of the course's gradebook, keeping only
+    the assignments that have graded submissions (nbgrader lists every released one,
+    with a zero row per student for each not yet graded)."""
+    import csv
+
     from nbgrader.plugins import CsvExportPlugin
 
     api = nbgrader_api(root)
@@ -363,4 +367,12 @@ def export_csv(root: Path, destination: Path) -> Path:
     plugin.to = str(destination)
     with api.gradebook as gb:
         plugin.export(gb)
+        graded = {a.name for a in gb.assignments if gb.assignment_submissions(a.name)}
+    with open(destination, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+        header = rows[0].keys() if rows else []
+    with open(destination, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(header) or ["assignment"])
+        writer.writeheader()
+        writer.writerows(row for row in rows if row.get("assignment") in graded)
     return destination

@@ -53,6 +53,41 @@ def release(root: Path, slugs: Sequence[str] | None = None) -> list[str]:
     return chosen
 
 
+def stale_cells(root: Path, slug: str) -> list[str]:
+    """Graded cells of ``slug`` whose source differs from what the gradebook recorded at
+    its last release: autograde would restore (and grade with) the old version."""
+    from course_lib.grading import gradebook
+
+    current = {}
+    for path in sorted((source_dir(root) / slug).glob("*.ipynb")):
+        for cell in read_notebook(path).cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade") or meta.get("locked"):
+                current[path.stem, meta["grade_id"]] = cell.source
+    stale = []
+    with gradebook.opened(gradebook.db_url(root), gradebook.course_id(root)) as gb:
+        recorded = {(nb.name, cell.name): cell.source
+                    for nb in gb.find_assignment(slug).notebooks for cell in nb.source_cells}
+    for key, source in current.items():
+        if key in recorded and recorded[key] != source:
+            stale.append(key[1])
+    return stale
+
+
+def require_released(root: Path, slugs: Sequence[str]) -> None:
+    """Raise a one-line error if a test in ``solutions/`` changed after its release.
+
+    Raises:
+        CourseError: naming the assignment, the cells and ``course release``.
+    """
+    for slug in slugs:
+        stale = stale_cells(root, slug)
+        if stale:
+            raise CourseError(f"{slug}: {', '.join(stale[:3])} changed in the source after "
+                              f"the last `course release`; run `course release {slug}` so "
+                              "grading uses the tests you see")
+
+
 def last_error_line(result: dict) -> str:
     """The most telling line of a failed nbgrader API result."""
     text = (result.get("error") or "") + "\n" + (result.get("log") or "")

@@ -20,7 +20,8 @@ def outcome_table(outcomes: Sequence[Outcome]) -> str:
     """One row per submission, then each student's total over all assignments."""
     rows = [("student", "assignment", "score", "seconds", "notes")]
     for o in outcomes:
-        notes = "; ".join(filter(None, [o.error, *(f"flagged: {f}" for f in o.flags)]))
+        notes = "; ".join(filter(None, ["timed out" if o.timed_out else "", o.error, o.late,
+                                        *(f"flagged: {f}" for f in o.flags)]))
         rows.append((o.student, o.slug, f"{o.score:g}/{o.max_score:g}", f"{o.seconds:.1f}",
                      notes))
     totals: dict[str, list[float]] = {}

@@ -42,7 +42,7 @@ from course_lib.grading.verdicts import CheckCall
 
 #: Parts of the package a student never gets (paths relative to course_lib/).
 LEFT_OUT = ("reference", "grading", "commands/grading.py", "commands/bundle.py",
-            "commands/claims.py", "checks/stored_answers.py")
+            "commands/claims.py", "commands/term.py", "checks/stored_answers.py")
 #: The reference modules, one per topic.
 TOPICS = ("linear", "regions", "activations", "relu_variants", "init", "dead_relu", "norms",
           "lenet")

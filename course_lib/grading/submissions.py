@@ -44,6 +44,8 @@ class Outcome:
     timings: dict = field(default_factory=dict)
     resumed: bool = False
     retry: bool = False
+    late: str = ""  # e.g. "late 1 d 2 h (-2 points), extended 1 d"
+    timed_out: bool = False
 
 
 @dataclass
@@ -134,8 +136,27 @@ def inspect(root: Path, submission: Submission) -> Submission:
         except NotebookError as error:
             submission.problem = str(error)
             return submission
+        submission.problem = _other_assignment(path, notebook, read_notebook(expected))
+        if submission.problem:
+            return submission
         submission.flags += suspicious_code(notebook)
     return submission
+
+
+def _grade_ids(notebook) -> set[str]:
+    return {cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+
+
+def _other_assignment(path: Path, notebook, source) -> str:
+    """A one-line problem if ``notebook`` has nbgrader cells but none of ``source``'s: a
+    notebook of another assignment handed in under this one's name."""
+    found, expected = _grade_ids(notebook), _grade_ids(source)
+    if not found or not expected or found & expected:
+        return ""
+    return (f"{path}: this is not a notebook of {path.parent.name}: it has none of its "
+            f"cells ({', '.join(sorted(expected)[:3])}, ...) but others "
+            f"({', '.join(sorted(found)[:3])}, ...): another assignment's notebook?")
 
 
 def copy_results(source: Path | None, dest: Destination, slug: str, student: str) -> None:

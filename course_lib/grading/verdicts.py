@@ -25,6 +25,7 @@ import contextlib
 import importlib
 import importlib.util
 import io
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -265,6 +266,22 @@ def judge(cells: dict[str, list[CheckCall]], resolve: Callable[[CheckCall], Call
 
 # ------------------------------------------------------------------ writing them
 
+#: How a check names a classic mistake it recognised, in each of its phrasings.
+_MISTAKE = re.compile(r"(?:this is a known mistake|matches a known mistake): (.+)$"
+                      r"|; it matches (.+)$", re.MULTILINE)
+
+
+def summary(verdict: CellVerdict) -> dict:
+    """A test cell's verdict as data for the class report: passed, hidden, the failure's
+    first lines and the classic mistake it names (None if none)."""
+    failed = next((o for o in verdict.outcomes if not o.passed), None)
+    message = "\n".join(failed.failure.splitlines()[:6]) if failed else ""
+    found = _MISTAKE.search(failed.failure) if failed else None
+    mistake = next((group for group in found.groups() if group), None) if found else None
+    return {"passed": verdict.passed, "hidden": bool(failed and failed.hidden),
+            "message": message, "mistake": mistake}
+
+
 
 def verdict_outputs(verdict: CellVerdict) -> list[dict]:
     """The test cell's new outputs: the checks' lines, then the failure as an error."""
@@ -276,7 +293,10 @@ def verdict_outputs(verdict: CellVerdict) -> list[dict]:
         if failed.hidden:  # say so: the student will not find these cases in the notebook
             lines = [f"hidden test: {lines[0]}", *lines[1:],
                      "  (a hidden test: cases you have not seen, checked when graded)"]
-        outputs.append({"output_type": "error", "ename": "CheckFailure", "evalue": lines[0],
+        # evalue holds the whole message, as a raised CheckFailure's does: the feedback
+        # shows "ename: evalue" (course_lib.grading.feedback.HideTracebacks)
+        outputs.append({"output_type": "error", "ename": "CheckFailure",
+                        "evalue": "\n".join(lines),
                         "traceback": [f"\x1b[0;31mCheckFailure\x1b[0m: {lines[0]}",
                                       *lines[1:]]})
     return outputs

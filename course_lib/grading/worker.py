@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import shutil
 import subprocess
 import sys
@@ -92,6 +93,7 @@ class Result:
     timings: dict = field(default_factory=dict)
     cell_errors: dict = field(default_factory=dict)
     retry: bool = False  # the grading machine failed, not the submission: grade it again
+    verdicts: dict = field(default_factory=dict)  # {grade_id: verdicts.summary(...)}
 
 
 def _paths(root: Path) -> tuple[str, str, str]:
@@ -264,6 +266,20 @@ def _isolation(job: Job, work: Path) -> isolation.Isolation:
                                data_dir=Path(job.data_dir) if job.data_dir else None)
 
 
+#: nbgrader's warning for every locked cell whose submitted source differs from the
+#: gradebook's: true of every test cell with hidden tests, so it says nothing about tampering.
+_RESTORE_WARNING = re.compile(r"^\[WARNING\] Attribute 'checksum' for cell \S+ has changed!.*$\n?",
+                              re.MULTILINE)
+
+
+def _without_restore_warnings(log: str) -> str:
+    """nbgrader's log without the checksum warnings of restored test cells."""
+    cleaned, count = _RESTORE_WARNING.subn("", log)
+    if count:
+        cleaned += f"[INFO] {count} test cells restored from the course's source (as always)\n"
+    return cleaned
+
+
 def _kernel_failed_to_start(text: str) -> bool:
     """Did nbgrader fail because no kernel came up (the machine), before any cell ran?"""
     return any(sign in text for sign in ("Kernel died before replying to kernel_info",
@@ -300,10 +316,12 @@ def run(job: Job, kernels: Kernels) -> Result:
         began_at = time.time()
         graded = api.autograde(job.slug, job.student, force=True, create=True)
         graded_at = time.perf_counter()
-        result.log = graded.get("log", "")
+        result.log = _without_restore_warnings(graded.get("log", ""))
         if not graded["success"]:
             details = graded.get("error", "") + "\n" + graded.get("log", "")
-            result.error = explain(details)
+            # name the course's files, not this scratch copy (gone when the job ends)
+            submitted = Path(job.course) / _paths(work)[1] / job.student / job.slug
+            result.error = f"{explain(details).replace(str(work), job.course)} ({submitted})"
             result.retry = _kernel_failed_to_start(details)
             return result
         notebooks = sorted(cwd.glob("*.ipynb"))
@@ -312,11 +330,19 @@ def run(job: Job, kernels: Kernels) -> Result:
             result.cell_errors.update(errors)
             for key, value in timings.items():
                 result.timings[key] = result.timings.get(key, 0.0) + value
+        cell_limit = load_config(work, **job.overrides).Execute.get("timeout", 30)
+        interrupted = [cell for cell, error in result.cell_errors.items()
+                       if error.startswith(("KeyboardInterrupt", "CellTimeoutError"))]
+        if interrupted:
+            result.error = (f"{', '.join(interrupted)}: interrupted after the per-cell limit "
+                            f"of {cell_limit} s (an infinite loop?); only the cells that "
+                            "depend on it lost points")
         judged_at = time.perf_counter()
         for notebook in notebooks:
             for grade_id, verdict in _judge_notebook(job, work, notebook, handins,
                                                      confine).items():
-                failure = next((o.failure for o in verdict.outcomes if not o.passed), None)
+                result.verdicts[grade_id] = verdicts.summary(verdict)
+                failure = result.verdicts[grade_id]["message"]
                 if failure:
                     result.cell_errors[grade_id] = failure.splitlines()[0][:300]
         result.timings["verdicts"] = time.perf_counter() - judged_at

@@ -88,6 +88,10 @@ def _student(row: dict[str, str], is_canvas: bool) -> Student | None:
     name = values.get("full_name", "")
     if "Points Possible" in name or not values:
         return None  # Canvas's second row carries points, not a student
+    if is_canvas and "," in name and not (values.get("first_name") or values.get("last_name")):
+        # Canvas's "Student" column is the sortable name, "Last, First"
+        last, _, first = name.partition(",")
+        values.update(last_name=last.strip(), first_name=first.strip())
     email_user = values.get("email", "").partition("@")[0]
     values.setdefault("id", values.get("sis_login_id") or values.get("lms_user_id")
                       or email_user or values.get("sis_user_id", ""))
