@@ -51,7 +51,9 @@ def test_course_demo_grades_the_samples_and_prints_the_tables(tmp_path, capsys):
     root = fixture.make_course(tmp_path / "course", timeout=15)
     assert main(["demo", "--course-dir", str(root), "--jobs", "2"]) == 0
     out = capsys.readouterr().out
-    assert "course demo: 13 sample submissions of 00_tiny" in out
+    assert "course demo: 4 representative submissions" in out  # the tiny course has no bugs
+    for student in ("correct", "patched_check", "crash", "infinite_loop"):
+        assert f"\n{student} " in out
     assert "Totals per student" in out and "Recorded against actual scores" in out
     assert "all scores as recorded" in out and "MISMATCH" not in out
     assert re.search(r"^correct +3/3$", out, re.MULTILINE)

@@ -84,7 +84,8 @@ def _warn_about_limits(root: Path, timeout: float) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from course_lib.grading.demo import demo
 
-    return 0 if demo(args.course_dir, jobs=args.jobs, slugs=args.slugs, keep=args.keep) else 1
+    return 0 if demo(args.course_dir, jobs=args.jobs, slugs=args.slugs, keep=args.keep,
+                     everything=args.all) else 1
 
 
 def _jobs(value: str) -> int:
@@ -158,4 +159,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--jobs", "-j", type=_jobs, default=default_jobs, metavar="N",
                       help=f"submissions graded at once (default: {default_jobs})")
     demo.add_argument("--keep", action="store_true", help="keep the temporary course directory")
+    demo.add_argument("--all", action="store_true", help="grade the whole sample corpus "
+                      "(default: a representative few per assignment, about 2 minutes)")
     demo.set_defaults(handler=_demo)

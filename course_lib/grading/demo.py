@@ -38,13 +38,35 @@ def copy_course(root: Path, destination: Path, slugs: list[str]) -> Path:
     return destination
 
 
-def prepare(root: Path, work: Path, slugs: list[str]) -> dict[str, list[Sample]]:
-    """Copy, release and fill ``work`` with every sample; return the samples per slug."""
+#: Per-cell limit of the quick demo, in seconds: its one infinite loop waits this long.
+QUICK_CELL_TIMEOUT = 30
+
+
+def representative(samples: list[Sample], first: bool) -> list[Sample]:
+    """A quick demo's samples of one assignment: the correct one, a bug whose mistake the
+    checks name, a cheat; for the ``first`` assignment also a crash and an infinite loop."""
+    kinds = [("correct",), ("bug_",), ("cheat_", "torch_", "patched_check", "hardcoded_")]
+    if first:
+        kinds += [("crash",), ("infinite_loop",)]
+    chosen = []
+    for prefixes in kinds:
+        found = next((s for s in samples if s.student.startswith(prefixes)), None)
+        if found is not None:
+            chosen.append(found)
+    return chosen
+
+
+def prepare(root: Path, work: Path, slugs: list[str], *, quick: bool = False
+            ) -> dict[str, list[Sample]]:
+    """Copy, release and fill ``work`` with the samples (every one, or a representative
+    few with ``quick``); return the samples per slug."""
     copy_course(root, work, slugs)
     release(work, slugs)
     corpus = {}
-    for slug in slugs:
+    for index, slug in enumerate(slugs):
         corpus[slug] = samples_for(work, slug)
+        if quick:
+            corpus[slug] = representative(corpus[slug], first=index == 0)
         materialise(work, slug, corpus[slug], work)
     return corpus
 
@@ -65,16 +87,24 @@ def compare(work: Path, corpus: dict[str, list[Sample]]) -> tuple[str, bool]:
 
 
 def demo(course: str | None = None, *, jobs: int = 2, slugs: list[str] | None = None,
-         keep: bool = False) -> bool:
-    """Run the demo and print its tables; True when every score is the recorded one."""
+         keep: bool = False, everything: bool = False) -> bool:
+    """Run the demo and print its tables; True when every score is the recorded one.
+
+    By default a representative few submissions per assignment (:func:`representative`,
+    with a per-cell limit of :data:`QUICK_CELL_TIMEOUT` s); ``everything`` grades the whole
+    sample corpus with the course's own limits.
+    """
     root = course_dir(course) if course is not None else repository_course()
     chosen = resolve_slugs(root, slugs)
     work = Path(tempfile.mkdtemp(prefix="course-demo-"))
     try:
-        corpus = prepare(root, work, chosen)
+        corpus = prepare(root, work, chosen, quick=not everything)
         count = sum(len(samples) for samples in corpus.values())
-        print(f"course demo: {count} sample submissions of {', '.join(chosen)} in {work}")
-        report: BatchReport = grade(work, chosen, jobs=jobs)
+        kinds = "sample submissions" if everything else "representative submissions " \
+            "(correct, a named mistake, a cheat; a crash and an infinite loop; --all for all)"
+        print(f"course demo: {count} {kinds} of {', '.join(chosen)} in {work}")
+        overrides = {} if everything else {"Execute.timeout": QUICK_CELL_TIMEOUT}
+        report: BatchReport = grade(work, chosen, jobs=jobs, overrides=overrides)
         print(outcome_table(report.outcomes))
         table, agree = compare(work, corpus)
         print("\nRecorded against actual scores\n" + table)
