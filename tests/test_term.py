@@ -192,6 +192,7 @@ def test_the_class_report_names_mistakes_problems_and_similar_pairs(term):
     for note in ("is not a notebook of 00_tiny", "the kernel died", "extended 2 d"):
         assert note in page
     assert page.count("data:image/png;base64,") == 1
+    assert "awaiting a TA" not in page  # the tiny course has no free-response question
     table = {row["student"]: row for row in _read(work / "report" / f"{SLUG}-report.csv")}
     assert table["zoe"]["mistakes"] == "test_square: square returns 2|x|"
     assert "similar pairs" in printed["report"]
@@ -258,3 +259,27 @@ def test_an_export_before_grading_or_for_an_unknown_lms_is_refused(tmp_path):
         main(["export", SLUG, "--lms", "sakai", "--out", str(tmp_path / "x.csv")])
     assert main(["export", SLUG, "--lms", "canvas", "--out", str(tmp_path / "x.csv"),
                  "--course-dir", str(root)]) == 2  # nothing graded yet
+
+
+@pytest.mark.slow
+def test_the_report_page_renders_in_a_browser(term, capsys):
+    """Chromium shows the report with its plot (a screenshot for the record)."""
+    import os
+
+    import browser
+
+    _, work, _, _ = term
+    if browser.chromium_path() is None:
+        if os.environ.get("COURSE_REQUIRE_BROWSER"):
+            pytest.fail(browser.MISSING_CHROMIUM)
+        pytest.skip(browser.MISSING_CHROMIUM)
+    page_file = work / "report" / f"{SLUG}-report.html"
+    with browser.browser_page(work / "screenshots") as page:
+        page.goto(page_file.as_uri())
+        page.wait_for_selector("img")
+        assert page.evaluate("document.querySelector('img').naturalWidth") > 200
+        assert "lukasz and soren" in page.inner_text("body")
+        page.set_viewport_size({"width": 1280, "height": 2000})
+        shot = browser.screenshot(page, "class-report")
+    with capsys.disabled():
+        print(f"\nclass report screenshot: {shot}")

@@ -64,15 +64,16 @@ def gather(root: Path, slug: str, threshold: float = 0.6) -> ClassResults:
         CourseError: nothing of ``slug`` is graded yet.
     """
     url, course = gradebook.db_url(root), gradebook.course_id(root)
-    cells, manual = {}, {}
+    cells, manual, answers = {}, {}, set()
     with gradebook.opened(url, course) as gb:
         if slug not in {a.name for a in gb.assignments}:
             raise CourseError(f"the gradebook has no assignment {slug!r}")
         for notebook in gb.find_assignment(slug).notebooks:
             cells.update({cell.name: float(cell.max_score) for cell in notebook.grade_cells})
+            answers |= {cell.name for cell in notebook.solution_cells}  # graded by hand
         for submission in gb.assignment_submissions(slug):
             waiting = [g.name for nb in submission.notebooks for g in nb.grades
-                       if g.needs_manual_grade]
+                       if g.needs_manual_grade and g.name in answers]
             if waiting:
                 manual[submission.student.id] = waiting
     scores = gradebook.scores(root, slug)

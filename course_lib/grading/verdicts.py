@@ -318,7 +318,10 @@ def write_verdicts(verdicts: dict[str, CellVerdict], notebook_path: Path, db_url
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if cell.cell_type == "code" and grade_id in verdicts:
             cell.outputs = [nbformat.from_dict(o) for o in verdict_outputs(verdicts[grade_id])]
+    mode = notebook_path.stat().st_mode
+    notebook_path.chmod(mode | 0o200)  # nbgrader leaves it read-only (444)
     nbformat.write(notebook, notebook_path)
+    notebook_path.chmod(mode)
     with Gradebook(db_url, course_id) as gradebook:
         for grade_id, verdict in verdicts.items():
             grade = gradebook.find_grade(grade_id, notebook_path.stem, slug, student)
