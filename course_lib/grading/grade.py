@@ -103,7 +103,7 @@ def _finish(dest: Destination, submission: Submission, result: Result | None,
     )
     page = dest.folder / dest.feedback / submission.student / submission.slug / \
         f"{submission.slug}.html"
-    if outcome.error and not page.is_file():  # nbgrader made none: say why, in the page
+    if outcome.error and not outcome.retry and not page.is_file():  # say why, in the page
         problem_page(page, submission.slug, submission.student, outcome.error, score,
                      max_score)
     log = records.path(dest.folder, submission.slug, submission.student).with_suffix(".log")
