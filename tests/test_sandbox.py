@@ -601,7 +601,7 @@ def test_kernel_round_trip_over_ipc(user, nobody_python, area):
     client.load_connection_file(connection)
     client.start_channels()
     try:
-        client.wait_for_ready(timeout=30)
+        client.wait_for_ready(timeout=120)  # generous: CI machines are loaded
         results = []
 
         def keep(message):
