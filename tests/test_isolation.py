@@ -138,3 +138,34 @@ def test_release_refuses_a_test_cell_the_grader_cannot_judge(tmp_path):
     with pytest.raises(CourseError, match=r"test cell test_double, line 6: a test cell may "
                        r"only import checks and call them"):
         release(root)
+
+
+@pytest.mark.slow
+def test_a_kernel_that_cannot_start_is_tried_again_and_never_recorded_as_zero(tmp_path,
+                                                                              monkeypatch,
+                                                                              capsys):
+    """A sandbox that cannot be set up (here: its course_lib folder is gone) is the grading
+    machine's failure: one more try, then no record and exit status 1; the next run
+    grades the submission."""
+    import grading_fixture as fixture
+
+    from course_lib.grading import records
+    from course_lib.grading.samples import materialise, samples_for
+
+    root = fixture.make_course(tmp_path / "course", timeout=20)
+    correct = [s for s in samples_for(root, fixture.SLUG, fixture.SAMPLES)
+               if s.student == "correct"]
+    materialise(root, fixture.SLUG, correct, root)
+    real = isolation.write_grading_edition
+    monkeypatch.setattr(isolation, "write_grading_edition",
+                        lambda out: real(out) and tmp_path / "no-such-edition")
+    assert main(["grade", "--course-dir", str(root), "--no-progress", "--jobs", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "1 submissions were not graded because the grading machine failed" in out
+    assert records.load(root, fixture.SLUG, "correct") is None
+    monkeypatch.setattr(isolation, "write_grading_edition", real)
+    assert main(["grade", "--course-dir", str(root), "--no-progress", "--jobs", "1"]) == 0
+    from course_lib.grading import gradebook
+
+    assert gradebook.scores(root, fixture.SLUG)["correct"] == {"test_double": 1.0,
+                                                              "test_square": 2.0}
