@@ -119,7 +119,7 @@ def claim(text: str, holds: bool, *, at_full_size: bool = False, **measured: Any
 def say(markdown: str, **values: Any) -> str:
     """Show ``markdown`` with the run's ``values`` filled in (``str.format`` fields).
 
-    In a notebook it renders as Markdown; elsewhere it is printed. Returns the text.
+    In a Jupyter kernel it renders as Markdown; elsewhere it is printed. Returns the text.
     """
     try:
         text = markdown.format(**values)
@@ -132,7 +132,9 @@ def say(markdown: str, **values: Any) -> str:
     except ImportError:  # pragma: no cover - IPython comes with Jupyter
         print(text)
         return text
-    if get_ipython() is None:
+    # Only a kernel renders Markdown; a terminal IPython would show the object's repr.
+    shell = get_ipython()
+    if getattr(shell, "kernel", None) is None:
         print(text)
     else:
         display(Markdown(text))
