@@ -204,6 +204,10 @@ MISTAKES = [
     ("tanh_grad", lambda x: 1 + np.tanh(x) ** 2, "wrong sign", "at most 1"),
     ("tanh_grad", lambda x: 1 - ((np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))) ** 2,
      "overflows to inf / inf", "use np.tanh"),
+    ("tanh_grad", lambda x: 1 / np.cosh(x) ** 2, "right values through 1 / np.cosh",
+     "your values are right.*1 - np.tanh\\(x\\)\\*\\*2"),
+    ("tanh_grad", lambda x: (1 / np.cosh(x)) ** 2, "right values through 1 / np.cosh",
+     "np.errstate\\(over='ignore'\\)"),
     ("relu", lambda x: (x > 0).astype(x.dtype), "returns the mask x > 0", "max\\(0, x\\)"),
     ("relu", lambda x: np.minimum(x, 0), "np.minimum instead of np.maximum", "larger of x and 0"),
     ("relu", np.abs, "np.abs instead of relu", "not -x"),
@@ -266,3 +270,65 @@ def test_thorough_mode_catches_what_the_visible_cases_miss():
     checks.check_sigmoid(sigmoid)
     with pytest.raises(CheckFailure, match="dense grid|200,000 heavy-tailed values"):
         checks.check_sigmoid(sigmoid, thorough=True)
+
+
+# ------------------------------------------- tanh_grad through cosh: right values, a warning
+
+
+def _tanh_grad_checker(student):
+    from course_lib.checks.core import Checker
+    from course_lib.checks.mistakes.activations import TANH_GRAD_MISTAKES
+
+    return Checker("tanh_grad", student, activations.tanh_grad, mistakes=TANH_GRAD_MISTAKES)
+
+
+def cosh_tanh_grad(x):
+    return 1 / np.cosh(x) ** 2
+
+
+@pytest.mark.parametrize(("x", "warning"), [
+    (np.array([46.0, -50.0], np.float32), "overflow encountered in (square|(scalar )?power)"),
+    (np.array([100.0], np.float32), "overflow encountered in cosh"),
+    (np.array([356.0, -400.0]), "overflow encountered in (square|(scalar )?power)"),
+    (np.array([1e4]), "overflow encountered in cosh"),
+])
+def test_cosh_tanh_grad_gets_its_own_hint_exactly_where_it_overflows(x, warning):
+    """1 / cosh(x)**2 gives the right values; only where cosh(x) or its square overflows
+    does it warn, and the hint then says so instead of the np.exp overflow hint."""
+    from course_lib.checks.elementwise import STABLE_HINT
+
+    with pytest.raises(CheckFailure) as failure:
+        _tanh_grad_checker(cosh_tanh_grad).case("large |x|", x, hint=STABLE_HINT)
+    message = str(failure.value)
+    assert_matches("RuntimeWarning: " + warning, message)
+    assert "hint: your values are right" in message
+    assert "np.exp of a large positive number" not in message
+
+
+@pytest.mark.parametrize("x", [np.array([-45.0, -20.0, 0.0, 3.0, 44.0], np.float32),
+                               np.linspace(-355.0, 355.0, 1001)])
+def test_cosh_tanh_grad_passes_where_nothing_overflows(x):
+    checker = _tanh_grad_checker(cosh_tanh_grad)
+    checker.case("no overflow", x)
+    assert checker.cases_passed == 1
+
+
+def test_cosh_tanh_grad_with_the_overflow_silenced_passes_every_check(capfd):
+    def tanh_grad(x):
+        with np.errstate(over="ignore"):
+            return 1 / np.cosh(x) ** 2
+
+    checks.check_tanh_grad(tanh_grad)
+    checks.check_tanh_grad(tanh_grad, seed=5, thorough=True)
+    assert capfd.readouterr().err == ""
+
+
+@pytest.mark.parametrize("student", [
+    lambda x: 1 - ((np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))) ** 2,  # nan: wrong
+    lambda x: 1 / np.cosh(x),  # the square is missing: wrong values
+    lambda x: 2 / np.cosh(x) ** 2,  # wrong values
+])
+def test_wrong_values_never_get_the_right_values_hint(student):
+    with pytest.raises(CheckFailure) as failure:
+        checks.check_tanh_grad(student)
+    assert "your values are right" not in str(failure.value)

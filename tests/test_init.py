@@ -89,6 +89,8 @@ def test_check_passes_a_right_answer(capsys):
         (lambda fi, fo, gain=1.0: (gain * 2.0 / (fi + fo)) ** 0.5, r"gain"),
         (lambda fi, fo, gain=1.0: (2.0 / (fi + fo)) ** 0.5, r"gain"),
         (lambda fi, fo, gain=1.0: gain * (2 // (fi + fo)) ** 0.5, r"integer division"),
+        (lambda fi, fo, gain=1.0: gain * (1.0 / (fi + fo)) ** 0.5,
+         r"the 2 is missing(.|\n)*hint: Xavier's variance is 2 / \(fan_in \+ fan_out\)"),
     ],
 )
 def test_check_names_classic_mistakes(wrong, message):
@@ -117,3 +119,14 @@ def test_check_reports_an_unfinished_exercise():
 
     with pytest.raises(CheckFailure, match=r"NotImplementedError"):
         check_xavier_std(unfinished)
+
+
+@pytest.mark.parametrize("wrong", [
+    lambda fi, fo, gain=1.0: gain * (2.0 / (fi + fo)) ** 0.5 * 1.001,  # near, not the mistake
+    lambda fi, fo, gain=1.0: gain * (2.0 / (fi * fo)) ** 0.5,  # a product, not a sum
+    lambda fi, fo, gain=1.0: gain * (1.0 / (2 * (fi + fo))) ** 0.5,  # 2 on the wrong side
+])
+def test_the_missing_2_is_named_only_for_that_mistake(wrong):
+    with pytest.raises(CheckFailure) as failure:
+        check_xavier_std(wrong)
+    assert "the 2 is missing" not in str(failure.value)

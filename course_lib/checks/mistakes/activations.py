@@ -43,7 +43,24 @@ SIGMOID_GRAD_MISTAKES = [
 ]
 
 
+def _tanh_grad_via_cosh(x):
+    return 1.0 / np.cosh(x) ** 2
+
+
+#: 1 / cosh(x)**2 is the right derivative; only its intermediate overflows. It is
+#: recognised on the cases where it warns, because its values there are the right ones.
+COSH_HINT = (
+    "your values are right: 1 / np.cosh(x)**2 is 1 - tanh(x)**2. But for large |x|, cosh(x)**2 "
+    "(above |x| = 45 in float32, 355 in float64) or cosh(x) itself (above 89 and 710) is "
+    "larger than the largest float: NumPy makes it inf, 1 / inf = 0 is still the right value, "
+    "but NumPy warns about the overflow, and under nbgrader a warning scores the test 0. Use "
+    "1 - np.tanh(x)**2 (np.tanh never overflows), or keep cosh and compute it inside "
+    "`with np.errstate(over='ignore'):`"
+)
+
 TANH_GRAD_MISTAKES = [
+    Mistake("right values through 1 / np.cosh(x)**2, but cosh(x) overflows to inf on the "
+            "way for large |x|", _tanh_grad_via_cosh, COSH_HINT),
     Mistake("tanh computed as (e^x - e^-x) / (e^x + e^-x), which overflows to inf / inf",
             lambda x: 1 - _naive_tanh(x) ** 2, "use np.tanh, which is stable for every x"),
     Mistake("tanh_grad written as 1 - tanh(x): the square is missing", lambda x: 1 - np.tanh(x),

@@ -30,6 +30,12 @@ XAVIER_STD_MISTAKES = (
         "the normal distribution's std has a 2 in the numerator, not a 6.",
     ),
     Mistake(
+        "the 2 is missing: sqrt(1 / (fan_in + fan_out)) is sqrt(2) times too small",
+        lambda fan_in, fan_out, gain=1.0: gain * (1.0 / (fan_in + fan_out)) ** 0.5,
+        "Xavier's variance is 2 / (fan_in + fan_out), one over the average of fan_in and "
+        "fan_out (the compromise between n_in s^2 = 1 and n_out s^2 = 1): put the 2 back.",
+    ),
+    Mistake(
         "the gain is inside the square root",
         lambda fan_in, fan_out, gain=1.0: (gain * 2.0 / (fan_in + fan_out)) ** 0.5,
         "multiply the square root by gain: gain * sqrt(2 / (fan_in + fan_out)).",
