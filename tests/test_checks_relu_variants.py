@@ -66,12 +66,28 @@ PRELU = [
      "keep x where x > 0"),
     (lambda x, weight: np.where(x > 0, x, x * weight[0]), "weight\\[0\\] used for every channel",
      "its own slope"),
+    (lambda x, weight: np.maximum(x, channels(weight, x) * x),
+     "np.maximum\\(x, weight \\* x\\) is only right for slopes <= 1.*unconstrained",
+     "right for every slope"),
 ]
 
 
 @pytest.mark.parametrize(("student", "mistake", "hint"), PRELU, ids=range(len(PRELU)))
 def test_prelu_mistakes(student, mistake, hint):
     assert_names(failure_of(checks.check_prelu, student), mistake, hint)
+
+
+def test_prelu_as_a_maximum_passes_every_slope_up_to_1_and_fails_only_above():
+    """np.maximum(x, a * x) is PReLU for slopes <= 1 (negative ones too): the mistake is
+    named on the case with slopes above 1, and only there."""
+    def maximum(x, weight):
+        return np.maximum(x, channels(weight, x) * x)
+
+    x = np.random.default_rng(0).normal(size=(4, 3, 2))
+    for weight in (np.array([0.25, -0.5, 1.0]), np.array([0.0, 0.9, -2.0])):
+        np.testing.assert_array_equal(maximum(x, weight), ALTERNATIVES["prelu"](x, weight))
+    message = failure_of(checks.check_prelu, maximum)
+    assert "case 2: slopes above 1 and below 0" in message
 
 
 def test_prelu_on_the_last_axis_fails_on_the_case_where_it_runs_without_error():
@@ -123,6 +139,48 @@ PRELU_BACKWARD = [
                          ids=range(len(PRELU_BACKWARD)))
 def test_prelu_backward_mistakes(student, mistake, hint):
     assert_names(failure_of(checks.check_prelu_backward, student), mistake, hint)
+
+
+def hard_coded_axes(dout, x, weight):
+    """Right for a 4-D x only: the batch and spatial axes written out as (0, 2, 3)."""
+    dx, _ = ALTERNATIVES["prelu_backward"](dout, x, weight)
+    terms = np.where(x <= 0, x * dout, 0.0)
+    dweight = terms.sum().reshape(1) if weight.size == 1 else terms.sum(axis=(0, 2, 3))
+    return dx, dweight.astype(x.dtype)
+
+
+def test_prelu_backward_with_hard_coded_axes_is_named_on_a_2d_input():
+    message = failure_of(checks.check_prelu_backward, hard_coded_axes)
+    assert message.startswith("prelu_backward failed on case 1: x (N, C) = (2, 3)")
+    assert "AxisError: axis 2 is out of bounds for array of dimension 2" in message
+    assert_names(message, "hard-coded axis=\\(0, 2, 3\\)",
+                 "axis=\\(0,\\) \\+ tuple\\(range\\(2, x.ndim\\)\\)")
+
+
+def test_prelu_backward_hard_coded_axes_on_5d_input_is_named_by_its_shape():
+    """A version that handles 2-D and 3-D x but hard-codes (0, 2, 3) for the rest fails on
+    the hidden 5-D case, with the same name."""
+    def from_4d_on(dout, x, weight):
+        if x.ndim < 4:
+            return ALTERNATIVES["prelu_backward"](dout, x, weight)
+        return hard_coded_axes(dout, x, weight)
+
+    checks.check_prelu_backward(from_4d_on)  # the visible cases have no 5-D x
+    message = failure_of(checks.check_prelu_backward, from_4d_on, thorough=True)
+    assert "(N, C, D, H, W)" in message
+    assert_names(message, "hard-coded axis=\\(0, 2, 3\\)", "whatever x.ndim is")
+
+
+def test_another_error_on_a_2d_input_is_not_called_hard_coded_axes():
+    def raises(dout, x, weight):
+        raise ValueError("axis 2 is out of bounds for array of dimension 2")
+
+    def sums_a_missing_axis_1d(dout, x, weight):
+        return ALTERNATIVES["prelu_backward"](dout, x, weight)[0], np.sum(x, axis=5)
+
+    for student in (raises, sums_a_missing_axis_1d):
+        message = failure_of(checks.check_prelu_backward, student)
+        assert "known mistake" not in message and "hard-coded" not in message, message
 
 
 def test_prelu_backward_returning_a_scalar_dweight_gets_the_summing_hint():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -158,6 +160,49 @@ def test_thorough_runs_more_cases(capsys):
 def test_check_names_the_classic_mistakes(wrong, hint):
     with pytest.raises(CheckFailure, match=hint):
         check_dead_unit_fraction(wrong)
+
+
+#: Tests right for ReLU outputs (never negative) but not for values that can be negative,
+#: and the mistake each must be told: never "you tested acts >= 0".
+RIGHT_FOR_RELU_OUTPUTS = [
+    (lambda acts: float(np.mean(~acts.any(0))), "every value is exactly 0"),
+    (lambda acts: float(np.mean((acts == 0).all(axis=0))), "every value is exactly 0"),
+    (lambda acts: float(np.mean(np.count_nonzero(acts, axis=0) == 0)), "every value is exactly 0"),
+    (lambda acts: float(np.mean(np.abs(acts).sum(axis=0) == 0)), "every value is exactly 0"),
+    (lambda acts: float(np.mean(acts.sum(axis=0) == 0)), "every value is exactly 0"),
+    (lambda acts: float(np.mean(acts.max(axis=0) == 0)), "largest value is exactly 0"),
+    (lambda acts: float(np.mean(acts.sum(axis=0) <= 0)), "sum \\(or average\\) to <= 0"),
+    (lambda acts: float(np.mean(acts.mean(axis=0) <= 0)), "sum \\(or average\\) to <= 0"),
+]
+
+
+@pytest.mark.parametrize(("wrong", "named"), RIGHT_FOR_RELU_OUTPUTS,
+                         ids=range(len(RIGHT_FOR_RELU_OUTPUTS)))
+def test_tests_right_only_for_relu_outputs_are_named_for_what_they_do(wrong, named):
+    relu_like = np.maximum(np.random.default_rng(0).normal(size=(50, 20)), 0.0)
+    relu_like[:, :5] = 0.0
+    assert wrong(relu_like) == correct(relu_like)  # right on ReLU outputs ...
+    with pytest.raises(CheckFailure) as failure:  # ... but not in general, and told why
+        check_dead_unit_fraction(wrong)
+    message = str(failure.value)
+    assert re.search("known mistake: .*" + named, message), message
+    assert "acts >= 0" not in message, message
+
+
+def test_each_dead_unit_mistake_is_named_as_itself(monkeypatch):
+    """Each classic mistake, handed in as the student (the delegation guard off: it is
+    course_lib's code), fails on a case where it is the first mistake that matches."""
+    from course_lib.checks import core
+    from course_lib.checks.mistakes.dead_relu import DEAD_UNIT_MISTAKES
+
+    original = core._call_guarded
+    monkeypatch.setattr(core, "_call_guarded",
+                        lambda fn, args, kwargs, forbidden: original(fn, args, kwargs, ()))
+    for mistake in DEAD_UNIT_MISTAKES:
+        with pytest.raises(CheckFailure) as failure:
+            check_dead_unit_fraction(mistake.fn)
+        assert f"known mistake: {mistake.description}" in str(failure.value), (
+            mistake.description, str(failure.value))
 
 
 class AlwaysEqual:

@@ -37,9 +37,10 @@ _CHECKS = {
     "check_dead_unit_fraction": "dead_relu",
     "check_dead_layer_probability": "dead_relu",
     **{f"check_{name}": "activations" for name in (
-        "sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad")},
+        "sigmoid", "sigmoid_grad", "tanh_grad", "relu", "relu_grad", "relu_backward")},
     **{f"check_{name}": "relu_variants" for name in (
         "leaky_relu", "prelu", "prelu_backward", "rrelu", "elu", "elu_grad")},
+    "check_prelu_autograd": "prelu_autograd",
     **{f"check_{name}": "norms" for name in (
         "batch_norm", "batch_norm_backward", "layer_norm", "instance_norm", "group_norm",
         "fold_batch_norm",

@@ -12,6 +12,9 @@ from course_lib.checks import answers
 from course_lib.checks.core import Checker
 from course_lib.checks.mistakes.dead_relu import DEAD_LAYER_MISTAKES, DEAD_UNIT_MISTAKES
 
+#: The last classic mistake: the number of dead units, not their fraction.
+_DEAD_COUNT = DEAD_UNIT_MISTAKES[-1]
+
 reference = answers.reference("dead_relu")  # the right answers (see checks/answers.py)
 
 __all__ = ["check_dead_layer_probability", "check_dead_unit_fraction"]
@@ -47,11 +50,11 @@ def _case(checker: Checker, description: str, acts: np.ndarray, hint: str | None
     if run.error is None and run.delegated_to is None and not run.mutated and not run.warnings:
         problem = _result_problem(run.outputs[0])
         if problem is not None:
-            value, dead_count = run.outputs[0], DEAD_UNIT_MISTAKES[3].fn(acts)
+            value, dead_count = run.outputs[0], _DEAD_COUNT.fn(acts)
             is_count = (isinstance(value, (numbers.Integral, np.integer))
                         and not isinstance(value, (bool, np.bool_)) and int(value) == dead_count
                         and dead_count != reference.dead_unit_fraction(acts))
-            advice = DEAD_UNIT_MISTAKES[3].hint if is_count else problem[1]
+            advice = _DEAD_COUNT.hint if is_count else problem[1]
             checker.fail(description, problem[0], args=(acts,), hint=advice)
     checker.case(description, acts, hint=hint)
 
@@ -86,8 +89,12 @@ def check_dead_unit_fraction(student_fn: Callable[[np.ndarray], float], *, seed:
     checker = Checker("dead_unit_fraction", student_fn, reference.dead_unit_fraction,
                       kind="float", mistakes=DEAD_UNIT_MISTAKES)
     rows = "rows are samples, columns are units"
+    # Columns: always 0, always 0, negative or 0, always negative. Each classic mistake
+    # gives its own wrong share here, so the first failure names the right one.
     _case(checker, "every unit is dead (all values <= 0)",
-          np.array([[-1.0, 0.0, -2.0], [0.0, -0.5, 0.0], [-3.0, 0.0, -0.1], [0.0, 0.0, 0.0]]))
+          np.array([[0.0, 0.0, -1.0, -2.0], [0.0, 0.0, 0.0, -0.5], [0.0, 0.0, -3.0, -0.1],
+                    [0.0, 0.0, 0.0, -4.0]]),
+          hint="a unit is dead when it is never positive: 0 and negative values both count")
     _case(checker, "no unit is dead",
           np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 0.1], [0.3, 0.0, 0.0]]))
     _case(checker, "one unit is positive on a single sample only (it is alive)",
@@ -98,6 +105,9 @@ def check_dead_unit_fraction(student_fn: Callable[[np.ndarray], float], *, seed:
           np.array([[0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.5], [0.0, 0.2, 0.0, 0.0],
                     [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.4, 0.0, 0.0]]),
           hint="alive means positive at least once; 0 is not positive")
+    _case(checker, "a unit positive on one sample and negative on the others is alive",
+          np.array([[2.0, -1.0, 0.5], [-3.0, -1.0, 0.0], [-1.0, -1.0, 0.0]]),
+          hint="one positive value keeps a unit alive, whatever its other values are")
     _case(checker, "negative zeros (-0.0) are not positive either",
           np.array([[-0.0, 0.5], [-0.0, 0.0], [-0.0, 0.0]]),
           hint="-0.0 > 0 is False; compare with > 0 rather than looking at the sign bit")

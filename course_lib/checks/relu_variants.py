@@ -12,6 +12,7 @@ element drawn uniformly from ``[lower, upper]`` through the ``rng`` argument.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -32,7 +33,13 @@ from course_lib.checks.elementwise import (
     elementwise_check,
 )
 from course_lib.checks.mistakes import relu_variants as mistakes
-from course_lib.checks.mistakes.relu_variants import EVAL_HINT, SUM_HINT, TRAIN_HINT
+from course_lib.checks.mistakes.relu_variants import (
+    AXES_HINT,
+    EVAL_HINT,
+    HARD_CODED_AXES,
+    SUM_HINT,
+    TRAIN_HINT,
+)
 
 ref = answers.reference("relu_variants")  # the right answers (see checks/answers.py)
 
@@ -96,6 +103,9 @@ def check_prelu(student_fn: Callable, *, seed: int = 0, thorough: bool = False) 
             "so reshape weight to (1, C, 1, 1) for a 4-D x")
     checker.case("x (N, C) = (2, 3) with zeros, weight (C,)",
                  array([[-2.0, 0.0, 3.0], [1.0, -1.0, -4.0]]), array([0.1, 0.2, 0.3]), hint=hint)
+    checker.case("slopes above 1 and below 0 (learned slopes are unconstrained)",
+                 array([[-2.0, -1.0, -0.5], [2.0, 1.0, 0.5], [-3.0, 0.0, 4.0]]),
+                 array([1.5, -0.5, 3.0]), hint=hint)
     checker.case("x (N, C, H, W) = (2, 3, 4, 3): W == C, so only axis 1 is right",
                  *_prelu_inputs(rng, (2, 3, 4, 3), 3), hint=hint)
     checker.case("x (N, C, L) = (2, 3, 5), weight (C,)", *_prelu_inputs(rng, (2, 3, 5), 3),
@@ -134,13 +144,21 @@ def _prelu_gradient_case(checker: Checker, rng: np.random.Generator, shape, chan
                  dout, x, weight, expected=(dx, dweight), rtol=1e-5, atol=1e-8, hint=GRAD_HINT)
 
 
-def _prelu_gradient_case(checker: Checker, rng: np.random.Generator, shape, channels) -> None:
-    dout, x, weight = _prelu_backward_inputs(rng, shape, channels)
-    x = away_from_kinks(x, (0.0,))
-    dx = numerical_gradient(lambda v: ref.prelu(v, weight), x, dout)
-    dweight = numerical_gradient(lambda w: ref.prelu(x, w), weight, dout)
-    checker.case(f"numerical gradient check, x {shape}, weight ({channels},), float64",
-                 dout, x, weight, expected=(dx, dweight), rtol=1e-5, atol=1e-8, hint=GRAD_HINT)
+#: What NumPy says when a sum names axis 2 or 3 of an array with fewer axes.
+_MISSING_AXIS = re.compile(r"AxisError: axis [23] is out of bounds for array of dimension [0-3]\b")
+
+
+def _backward_case(checker: Checker, description: str, dout: np.ndarray, x: np.ndarray,
+                   weight: np.ndarray, **options) -> None:
+    """One case of prelu_backward. For x with fewer than 4 axes the student's function runs
+    first on its own: a sum over a hard-coded ``axis=(0, 2, 3)`` raises there, and the
+    failure then names that mistake rather than only the error."""
+    if x.ndim < 4:
+        run = checker.run_student((dout, x, weight))
+        if run.error is not None and _MISSING_AXIS.match(run.error):
+            checker.fail(description, f"your function raised {run.error}. This is a known "
+                         f"mistake: {HARD_CODED_AXES}", args=(dout, x, weight), hint=AXES_HINT)
+    checker.case(description, dout, x, weight, **options)
 
 
 def check_prelu_backward(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -> None:
@@ -154,12 +172,12 @@ def check_prelu_backward(student_fn: Callable, *, seed: int = 0, thorough: bool 
     hint = ("dx = dout where x > 0 and weight[c] * dout where x <= 0 (also at x == 0, as "
             "PyTorch); " + SUM_HINT)
     x = array([[-2.0, 0.0, 3.0], [1.0, -1.0, 0.0]])
-    checker.case("x (N, C) = (2, 3) with zeros", np.ones_like(x), x, array([0.1, 0.2, 0.3]),
-                 hint=hint)
+    _backward_case(checker, "x (N, C) = (2, 3) with zeros", np.ones_like(x), x,
+                   array([0.1, 0.2, 0.3]), hint=hint)
     checker.case("x (N, C, H, W) = (2, 3, 4, 3), weight (C,)",
                  *_prelu_backward_inputs(rng, (2, 3, 4, 3), 3), hint=hint)
-    checker.case("x (N, C, L) = (3, 2, 5), weight (C,)",
-                 *_prelu_backward_inputs(rng, (3, 2, 5), 2), hint=hint)
+    _backward_case(checker, "x (N, C, L) = (3, 2, 5), weight (C,)",
+                   *_prelu_backward_inputs(rng, (3, 2, 5), 2), hint=hint)
     checker.case("shared weight (1,), x (2, 3, 4, 5)",
                  *_prelu_backward_inputs(rng, (2, 3, 4, 5), 1), hint=hint)
     checker.case("float32, x (4, 6, 2, 2)",

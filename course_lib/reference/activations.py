@@ -2,7 +2,9 @@
 
 Each function gives the values of its ``torch`` twin (``torch.sigmoid``,
 ``torch.nn.functional.relu``) and each ``*_grad`` the derivative PyTorch's autograd
-uses, including its choice at the kink (``relu_grad(0) == 0``).
+uses, including its choice at the kink (``relu_grad(0) == 0``). ``relu_backward`` is the
+backward pass of a ReLU layer as CS231n writes it: the upstream gradient ``dout`` in,
+the gradient with respect to the layer's input out.
 
 All are pure: they take a float32 or float64 ``np.ndarray``, return a new array of the
 same dtype and never warn or return NaN for finite inputs, even for ``|x| = 1e4``. The
@@ -15,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from course_lib._validate import checked, floats
+from course_lib._validate import checked, floats, like
 
-__all__ = ["relu", "relu_grad", "sigmoid", "sigmoid_grad", "tanh_grad"]
+__all__ = ["relu", "relu_backward", "relu_grad", "sigmoid", "sigmoid_grad", "tanh_grad"]
 
 
 def _slope_of_logistic(x: np.ndarray) -> np.ndarray:
@@ -113,3 +115,27 @@ def relu_grad(x: np.ndarray) -> np.ndarray:
         An array of 0s and 1s shaped and typed like ``x``.
     """
     return (x > 0).astype(x.dtype)
+
+
+@checked(x=floats(), dout=like("x"))
+def relu_backward(dout: np.ndarray, x: np.ndarray) -> np.ndarray:
+    r"""Backward pass of :func:`relu`: the upstream gradient times the slope, 0 at ``x == 0``.
+
+    With :math:`y = \mathrm{ReLU}(x)` elementwise and :math:`dout = \partial L / \partial y`,
+    the chain rule gives
+
+    .. math::
+        dx_i = \frac{\partial L}{\partial x_i} = dout_i \, \mathrm{ReLU}'(x_i)
+             = \begin{cases} dout_i & x_i > 0 \\ 0 & x_i \le 0 \end{cases}
+
+    The mask comes from the layer's *input* ``x`` (what the forward pass saw), not from
+    ``dout``; at ``x == 0`` the gradient is 0, as PyTorch's ``threshold_backward``.
+
+    Args:
+        dout: upstream gradient, shaped and typed like ``x``.
+        x: the input of the forward pass, any shape, float32 or float64.
+
+    Returns:
+        ``dx``, an array shaped and typed like ``x``.
+    """
+    return np.where(x > 0, dout, 0.0)

@@ -5,9 +5,16 @@ and ``elu_grad`` give the gradients PyTorch's autograd computes, including its c
 at the kink (``elu_grad(0) == alpha``). Channels are on axis 1, as in PyTorch. All are
 pure, keep the input's float dtype and never overflow (``np.expm1``/``np.exp`` only of
 numbers ``<= 0``).
+
+``prelu_autograd`` puts :func:`prelu` and :func:`prelu_backward` into a network: a
+``torch.autograd.Function`` whose forward and backward are the NumPy functions, so
+autograd calls our backward instead of differentiating torch operations. It is the one
+function here that takes tensors; PyTorch is imported only when it is first called.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -22,7 +29,8 @@ from course_lib._validate import (
     real,
 )
 
-__all__ = ["elu", "elu_grad", "leaky_relu", "prelu", "prelu_backward", "rrelu"]
+__all__ = ["elu", "elu_grad", "leaky_relu", "prelu", "prelu_autograd", "prelu_backward",
+           "rrelu"]
 
 
 @checked(x=floats(), negative_slope=real)
@@ -115,6 +123,66 @@ def prelu_backward(dout: np.ndarray, x: np.ndarray,
     axes = None if weight.shape[0] == 1 else (0, *range(2, x.ndim))
     dweight = terms.sum(axis=axes, dtype=np.float64).reshape(weight.shape)
     return dx, dweight.astype(x.dtype)
+
+
+@functools.cache
+def _prelu_function() -> type:
+    """The ``torch.autograd.Function`` of :func:`prelu_autograd` (built on first use, so
+    that importing this module does not import PyTorch)."""
+    import torch
+
+    class PReLUFunction(torch.autograd.Function):
+        """PReLU whose forward is :func:`prelu` and whose backward is :func:`prelu_backward`."""
+
+        @staticmethod
+        def forward(ctx, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+            ctx.save_for_backward(x, weight)  # backward needs the input, not the output
+            return torch.from_numpy(prelu(x.detach().numpy(), weight.detach().numpy()))
+
+        @staticmethod
+        def backward(ctx, grad_output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            x, weight = ctx.saved_tensors
+            dx, dweight = prelu_backward(grad_output.detach().numpy(), x.detach().numpy(),
+                                         weight.detach().numpy())
+            return torch.from_numpy(dx), torch.from_numpy(dweight)  # one per input of forward
+
+    return PReLUFunction
+
+
+def _cpu_float_tensor(value: object, name: str, _arguments: dict) -> object:
+    """Rule: a float32/float64 ``torch.Tensor`` on the CPU (its data becomes a NumPy array)."""
+    import torch
+
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(value).__name__}")
+    if value.dtype not in (torch.float32, torch.float64) or value.device.type != "cpu":
+        raise TypeError(f"{name}: expected a float32 or float64 tensor on the CPU, got "
+                        f"{value.dtype} on {value.device}")
+    return value
+
+
+@checked(x=_cpu_float_tensor, weight=_cpu_float_tensor)
+def prelu_autograd(x: object, weight: object) -> object:
+    r"""PReLU for PyTorch networks, computed by :func:`prelu` and :func:`prelu_backward`.
+
+    A ``torch.autograd.Function`` (``PReLUFunction``) with
+
+    .. math::
+        \text{forward}(x, a) = \mathrm{PReLU}(x), \qquad
+        \text{backward}(dout) = (dx, da) = \texttt{prelu\_backward}(dout, x, a),
+
+    applied to ``(x, weight)``: the values and both gradients equal those of
+    :func:`torch.nn.functional.prelu`. The forward saves its *input* ``x`` (and the
+    weight) for the backward; the backward returns one gradient per input of the forward.
+
+    Args:
+        x: ``(N, C, *)`` float tensor on the CPU (fewer than 2 axes: one channel).
+        weight: ``(C,)`` or ``(1,)`` tensor of x's dtype, usually an ``nn.Parameter``.
+
+    Returns:
+        A tensor shaped and typed like ``x`` whose ``grad_fn`` calls :func:`prelu_backward`.
+    """
+    return _prelu_function().apply(x, weight)
 
 
 def _lower_at_most_upper(lower: object, name: str, arguments: dict) -> float:

@@ -89,3 +89,25 @@ RELU_GRAD_MISTAKES = [
     Mistake("relu_grad is inverted: 1 for x <= 0", lambda x: (x <= 0).astype(x.dtype),
             "the derivative is 1 where x > 0 and 0 elsewhere"),
 ]
+
+
+RELU_BACKWARD_HINT = ("dx = dout where x > 0 and 0 where x <= 0: the upstream gradient times "
+                      "ReLU's slope at the layer's input x, e.g. np.where(x > 0, dout, 0.0)")
+RELU_BACKWARD_MISTAKES = [
+    Mistake("relu_backward ignores dout and returns ReLU's slope (1 or 0)",
+            lambda dout, x: (x > 0).astype(x.dtype),
+            "the chain rule multiplies the slope by the upstream gradient: dx = dout * slope"),
+    Mistake("relu_backward passes 1 * dout at x == 0; PyTorch's autograd uses 0 there",
+            lambda dout, x: np.where(x >= 0, dout, 0.0), "use x > 0, not x >= 0"),
+    Mistake("relu_backward masks with dout > 0 instead of x > 0",
+            lambda dout, x: np.where(dout > 0, dout, 0.0),
+            "the mask is where the forward pass's input x was positive; the sign of dout does "
+            "not matter"),
+    Mistake("relu_backward returns dout unchanged (no mask)", lambda dout, x: dout.copy(),
+            "where x <= 0 ReLU is flat, so no gradient passes there: dx = 0"),
+    Mistake("relu_backward multiplies dout by relu(x) instead of by its slope",
+            lambda dout, x: dout * ref.relu(x),
+            "the local derivative of ReLU is its slope (1 for x > 0, else 0), not its value"),
+    Mistake("relu_backward's mask is inverted: dout passes where x <= 0",
+            lambda dout, x: np.where(x > 0, 0.0, dout), RELU_BACKWARD_HINT),
+]

@@ -9,6 +9,9 @@ import numpy as np
 
 from course_lib.checks.core import Mistake
 
+_POSITIVE_HINT = ("dead means never *positive*: test acts > 0 (np.any(acts > 0, axis=0) is "
+                  "True for the units that are alive)")
+
 DEAD_UNIT_MISTAKES = (
     Mistake(
         "counting dead values instead of dead units (the share of activations <= 0)",
@@ -17,10 +20,31 @@ DEAD_UNIT_MISTAKES = (
         "first (np.any(acts > 0, axis=0)), then average over the units",
     ),
     Mistake(
+        "a unit counted dead only when every value is exactly 0 (a test for nonzero, such as "
+        "~acts.any(axis=0) or (acts == 0).all(axis=0), not for positive). That is right for "
+        "ReLU outputs, which are never negative, but not for values that can be negative",
+        lambda acts: float(np.mean(~np.any(acts, axis=0))),
+        "a unit whose values are negative (or negative and zero) is dead too, e.g. in a leaky "
+        "layer or before the activation; " + _POSITIVE_HINT,
+    ),
+    Mistake(
+        "a unit counted dead only when its largest value is exactly 0 (acts.max(axis=0) == 0). "
+        "That is right for ReLU outputs, but a unit whose values are all negative is dead too",
+        lambda acts: float(np.mean(np.max(acts, axis=0) == 0)),
+        "compare with <= 0, not == 0: acts.max(axis=0) <= 0, or " + _POSITIVE_HINT,
+    ),
+    Mistake(
         "treating an output of exactly 0 as alive (testing acts >= 0 instead of acts > 0)",
         lambda acts: float(np.mean(~np.any(acts >= 0, axis=0))),
         "a ReLU unit that always outputs 0 is dead: alive means positive (acts > 0) at least "
         "once",
+    ),
+    Mistake(
+        "a unit counted dead when its values sum (or average) to <= 0 "
+        "(acts.sum(axis=0) <= 0). That is right for ReLU outputs, but with negative values a "
+        "unit that is positive once can still sum to <= 0",
+        lambda acts: float(np.mean(np.sum(acts, axis=0) <= 0)),
+        "one positive value keeps a unit alive, whatever the others are: " + _POSITIVE_HINT,
     ),
     Mistake(
         "reducing over the wrong axis (the share of samples on which every unit is <= 0)",

@@ -50,6 +50,10 @@ PRELU_MISTAKES = [
             "keep x where x > 0; multiply by the channel's weight where x <= 0"),
     Mistake("the first channel's slope weight[0] used for every channel",
             lambda x, weight: leaky(x, weight[0]), "each channel c has its own slope weight[c]"),
+    Mistake("np.maximum(x, weight * x) is only right for slopes <= 1, and PReLU's slopes are "
+            "learned and unconstrained: training can push one above 1",
+            lambda x, weight: np.maximum(x, x * ref._broadcastable(weight, x.ndim)),
+            "use np.where(x > 0, x, slope * x), which is right for every slope"),
 ]
 
 
@@ -79,8 +83,13 @@ def _with_dx(dx_fn: Callable) -> Callable:
 
 
 SUM_HINT = ("dweight has the shape of weight: sum x * dout over the batch axis 0 and every "
-            "spatial axis (2, 3, ...) where x <= 0, e.g. terms.sum(axis=(0, 2, 3)); with a "
-            "shared weight of shape (1,), sum over everything")
+            "spatial axis (2, 3, ...) where x <= 0, e.g. "
+            "terms.sum(axis=(0,) + tuple(range(2, x.ndim))); with a shared weight of shape "
+            "(1,), sum over everything")
+HARD_CODED_AXES = ("dweight summed over a hard-coded axis=(0, 2, 3): those are the batch and "
+                   "spatial axes of a 4-D x only")
+AXES_HINT = ("sum over axis 0 and every axis from 2 on, whatever x.ndim is: "
+             "axis=(0,) + tuple(range(2, x.ndim)); a 2-D x (N, C) has no spatial axes")
 PRELU_BACKWARD_MISTAKES = [
     Mistake("prelu_backward does not sum dweight over batch and space (one value per element)",
             _with_dweight(lambda terms, weight: terms), SUM_HINT),
@@ -108,6 +117,8 @@ PRELU_BACKWARD_MISTAKES = [
     Mistake("dx broadcasts weight on the last axis instead of the channel axis 1",
             _with_dx(lambda dout, x, weight: np.where(x > 0, dout, dout * weight)),
             "reshape weight to (1, C, 1, 1) for x of shape (N, C, H, W)"),
+    Mistake(HARD_CODED_AXES, _with_dweight(lambda terms, weight: terms.sum(axis=(0, 2, 3))),
+            AXES_HINT),
 ]
 
 
