@@ -41,8 +41,8 @@ _CHECKS = {
     **{f"check_{name}": "relu_variants" for name in (
         "leaky_relu", "prelu", "prelu_backward", "rrelu", "elu", "elu_grad")},
     **{f"check_{name}": "norms" for name in (
-        "batch_norm", "batch_norm_backward", "layer_norm", "instance_norm", "group_norm",
-        "fold_batch_norm",
+        "batch_norm", "batch_norm_backward", "batch_norm_backward_graph", "layer_norm",
+        "instance_norm", "group_norm", "rms_norm", "fold_batch_norm",
     )},
     **{f"check_{name}": "lenet" for name in (
         "conv_output_size", "count_parameters", "layer_output_shapes",
