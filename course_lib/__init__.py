@@ -68,11 +68,13 @@ NOTEBOOKS: tuple[Notebook, ...] = (
     Notebook("05_normalization", "batch, layer, instance, group and RMS norm: axes, modes, batches",
              ("batch_norm", "batch_norm_backward_graph", "batch_norm_backward", "layer_norm",
               "instance_norm", "group_norm", "rms_norm", "fold_batch_norm"),
-             ("norms",), ("norms",), ("models", "train", "norm_cubes", "data")),
+             ("norms",), ("norms",),
+             ("models", "train", "norm_cubes", "lenet_training", "claims", "data")),
     Notebook("06_lenet5_lab", "LeNet-5 on MNIST, with an ablation of activation x norm x pooling",
              ("conv_output_size", "count_parameters", "LeNet5", "layer_output_shapes"),
              ("lenet",), ("lenet", "lenet_model"),
-             ("lenet_training", "train", "diagnostics", "monitors", "plots", "device", "data")),
+             ("lenet_training", "train", "diagnostics", "monitors", "plots", "device", "claims",
+              "data")),
 )
 
 #: The notebooks' slugs in course order (one list for the whole project).
