@@ -288,6 +288,7 @@ def test_lenet5_thorough_check_passes_a_correct_answer_and_trains_it(capsys):
 
 @pytest.mark.parametrize(("mistake", "message"), [
     (dict(padding=0), r"(?s)got 44,426.*without padding C1 turns 28x28 into 24x24"),
+    (dict(padding=1), r"(?s)got 44,426.*C1 has padding=1: 28x28 becomes 26x26.*S4 4x4"),
     (dict(default_pool="max"), "matches max pooling in the default net"),
     (dict(default_act="relu"), "matches ReLU in the default net"),
     (dict(default_act="sigmoid"), "matches sigmoid in the default net"),
@@ -304,6 +305,18 @@ def test_lenet5_thorough_check_passes_a_correct_answer_and_trains_it(capsys):
 def test_lenet5_check_names_the_mistake(mistake, message):
     with pytest.raises(CheckFailure, match=message):
         check_lenet5(make_lenet(**mistake))
+
+
+def test_lenet5_check_explains_padding_1_when_c5_was_sized_for_padding_2():
+    """padding=1 with C5 = Linear(400, 120): the count is right, the forward pass fails."""
+
+    class Student(make_lenet(padding=1)):
+        def __init__(self, activation="tanh", norm="none", pooling="avg"):
+            super().__init__(activation, norm, pooling)
+            self.head[0] = nn.Linear(400, 120)
+
+    with pytest.raises(CheckFailure, match=r"(?s)forward pass raised.*C1 has padding=1"):
+        check_lenet5(Student)
 
 
 def test_lenet5_check_keeps_warnings_off_stderr(capsys):

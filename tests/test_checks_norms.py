@@ -15,10 +15,12 @@ from course_lib.checks import (
     CheckFailure,
     check_batch_norm,
     check_batch_norm_backward,
+    check_batch_norm_backward_graph,
     check_fold_batch_norm,
     check_group_norm,
     check_instance_norm,
     check_layer_norm,
+    check_rms_norm,
 )
 from course_lib.checks import norms as norm_checks
 from course_lib.reference import norms
@@ -26,9 +28,11 @@ from course_lib.reference import norms
 CHECKS = {
     "batch_norm": check_batch_norm,
     "batch_norm_backward": check_batch_norm_backward,
+    "batch_norm_backward_graph": check_batch_norm_backward_graph,
     "layer_norm": check_layer_norm,
     "instance_norm": check_instance_norm,
     "group_norm": check_group_norm,
+    "rms_norm": check_rms_norm,
     "fold_batch_norm": check_fold_batch_norm,
 }
 
@@ -108,6 +112,52 @@ def student_batch_norm_backward(dout, x, gamma, eps=1e-5, *, bug=None):
     return dx, dgamma, dbeta
 
 
+def student_batch_norm_backward_graph(dout, x, gamma, eps=1e-5, *, bug=None):
+    """The backward pass stage by stage, as notebook 05's graph draws it."""
+    axes, m = _axes(x), x.size // x.shape[1]
+    mu = x.mean(axis=axes, keepdims=True)
+    xc = x - mu
+    var = np.sum(xc**2, axis=axes, keepdims=True) / (m - 1 if bug == "unbiased" else m)
+    s = np.sqrt(var + eps)
+    r = 1 / s
+    x_hat = xc * r
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * (x if bug == "dgamma from x" else x_hat)).sum(axis=axes)
+    dx_hat = dout * _col(gamma, x.ndim)
+    dr = dx_hat * xc if bug == "dr not summed" else np.sum(dx_hat * xc, axis=axes, keepdims=True)
+    ds = dr / s**2 if bug == "reciprocal sign" else -dr / s**2
+    dv = ds / s if bug == "no half" else 0.5 * ds / s
+    two = 1 if bug == "no 2" else 2
+    per = 1 if bug == "var without 1/m" else m
+    if bug == "no variance path":
+        dxc = dx_hat * r
+    elif bug == "overwrite":
+        dxc = dv * two * xc / per
+    else:
+        dxc = dx_hat * r + dv * two * xc / per
+    dmu = np.sum(dxc, axis=axes, keepdims=True) * (1 if bug == "dmu sign" else -1)
+    if bug == "no mean path":
+        dx = dxc
+    elif bug == "dmu without 1/m":
+        dx = dxc + dmu
+    else:
+        dx = dxc + dmu / m
+    return dx, dgamma, dbeta
+
+
+def student_rms_norm(x, gamma, eps=None, *, bug=None):
+    if eps is None or bug == "ignores eps":
+        eps = {"float64 eps": np.finfo(np.float64).eps, "eps 1e-5": 1e-5}.get(
+            bug, np.finfo(x.dtype).eps)
+    axes = {"batch axis": (0,), "last axis": (-1,)}.get(bug, tuple(range(1, x.ndim)))
+    if bug == "centred":
+        x = x - x.mean(axis=axes, keepdims=True)
+    squares = np.sum(x**2, axis=axes, keepdims=True) if bug == "sum" else np.mean(
+        x**2, axis=axes, keepdims=True)
+    rms = np.sqrt(squares) + eps if bug == "eps outside" else np.sqrt(squares + eps)
+    return (x / rms * gamma).astype(x.dtype)
+
+
 def student_layer_norm(x, gamma, beta, eps=1e-5, *, bug=None):
     axes = {"batch axis": (0,), "last axis": (-1,),
             "per channel": tuple(range(2, x.ndim))}.get(bug, tuple(range(1, x.ndim)))
@@ -172,7 +222,9 @@ def student_fold_batch_norm(weight, bias, gamma, beta, running_mean, running_var
 STUDENTS = {
     "batch_norm": student_batch_norm,
     "batch_norm_backward": student_batch_norm_backward,
+    "batch_norm_backward_graph": student_batch_norm_backward_graph,
     "layer_norm": student_layer_norm,
+    "rms_norm": student_rms_norm,
     "instance_norm": student_instance_norm,
     "group_norm": student_group_norm,
     "fold_batch_norm": student_fold_batch_norm,
@@ -230,7 +282,8 @@ def test_thorough_adds_cases(capfd):
 def test_every_case_has_a_hint():
     rng = np.random.default_rng(0)
     builders = (norm_checks._batch_norm_cases, norm_checks._layer_norm_cases,
-                norm_checks._instance_norm_cases, norm_checks._group_norm_cases)
+                norm_checks._instance_norm_cases, norm_checks._group_norm_cases,
+                norm_checks._rms_norm_cases)
     for build in builders:
         for case in build(rng, True):
             assert len(case.hint) > 15, case.description
@@ -252,6 +305,18 @@ MISTAKES = [
     ("batch_norm_backward", "no variance term", "dx misses the variance term"),
     ("batch_norm_backward", "params over batch only", "summed over the batch axis only"),
     ("batch_norm_backward", "dgamma from x", "dgamma uses x instead of the normalized x_hat"),
+    ("batch_norm_backward_graph", "dmu without 1/m", "the mean stage: dx gets dmu, not dmu / m"),
+    ("batch_norm_backward_graph", "no mean path", "the mean stage is missing"),
+    ("batch_norm_backward_graph", "dmu sign", "the mean stage: dmu = +sum(dxc)"),
+    ("batch_norm_backward_graph", "no variance path", "the variance path is missing"),
+    ("batch_norm_backward_graph", "overwrite", "the variance path overwrites dxc"),
+    ("batch_norm_backward_graph", "no 2", "the factor 2 of d(x_c**2) = 2 x_c is missing"),
+    ("batch_norm_backward_graph", "var without 1/m", "the 1 / m of the mean is missing"),
+    ("batch_norm_backward_graph", "no half", "the square-root stage"),
+    ("batch_norm_backward_graph", "reciprocal sign", "the reciprocal stage: ds = dr / s**2"),
+    ("batch_norm_backward_graph", "dr not summed", "dr is not summed over the channel"),
+    ("batch_norm_backward_graph", "unbiased", "the forward pass uses the unbiased variance"),
+    ("batch_norm_backward_graph", "dgamma from x", "dgamma uses x instead of the normalized"),
     ("layer_norm", "batch axis", "layer norm over the batch axis"),
     ("layer_norm", "last axis", "normalized over the last axis only"),
     ("layer_norm", "per channel", "that is instance norm"),
@@ -267,6 +332,14 @@ MISTAKES = [
     ("group_norm", "ignores groups (LN)", "all channels normalized together"),
     ("group_norm", "unbiased", "unbiased variance"),
     ("group_norm", "eps outside", "eps is added to the standard deviation"),
+    ("rms_norm", "centred", "the mean is subtracted first: that is layer norm"),
+    ("rms_norm", "sum", "the sum of squares instead of their mean"),
+    ("rms_norm", "batch axis", "normalized over the batch axis"),
+    ("rms_norm", "last axis", "normalized over the last axis only"),
+    ("rms_norm", "float64 eps", "the default eps is float64's machine epsilon"),
+    ("rms_norm", "eps 1e-5", "the default eps is layer norm's 1e-5"),
+    ("rms_norm", "ignores eps", "the eps argument is ignored"),
+    ("rms_norm", "eps outside", "eps is added to the root mean square"),
     ("fold_batch_norm", "no sqrt", "divides by the variance, not the standard deviation"),
     ("fold_batch_norm", "no eps", "eps is left out of the scale"),
     ("fold_batch_norm", "mean unscaled", "the running mean is not scaled"),

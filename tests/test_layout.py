@@ -122,6 +122,17 @@ def test_notebook_experiments_never_call_a_reference(slug):
     assert "course_lib.grading" not in code
 
 
+@pytest.mark.parametrize("notebook", course_lib.NOTEBOOKS, ids=lambda n: n.slug)
+def test_the_map_lists_the_lab_modules_each_notebook_imports(notebook):
+    """The map is how a reader finds an experiment's code: it must not fall behind."""
+    code = _code_cells(REPO / "solutions" / notebook.slug / f"{notebook.slug}.ipynb")
+    imported = set(re.findall(r"course_lib\.lab\.(\w+)", code))
+    for names in re.findall(r"from course_lib\.lab import (\([^)]*\)|[\w, ]+)", code):
+        imported |= set(re.findall(r"\w+", names))
+    imported.discard("device")  # every notebook's set-up cell; the map lists it where GPU cells are
+    assert imported <= set(notebook.lab), f"missing from the map: {imported - set(notebook.lab)}"
+
+
 def test_the_readme_shows_the_notebook_map():
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     section = readme.split("## The notebook map", 1)[1].split("\n## ", 1)[0]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from course_lib.lab import lenet_training
-from course_lib.lab.lenet_training import TensorBatches
+from course_lib.lab.lenet_training import ShiftedBatches, TensorBatches
 from course_lib.reference import lenet
 from course_lib.reference.lenet import LeNet5, conv_output_size, count_parameters
 
@@ -270,6 +270,33 @@ def test_tensor_batches_cover_every_example_once_per_epoch_and_reshuffle():
     assert again == epoch1
     for x, y in TensorBatches(images, labels, 3, shuffle=False):
         assert torch.equal(x[:, 0].long(), y)
+
+
+def test_shifted_batches_move_each_image_by_at_most_shift_pixels_and_repeat_with_the_seed():
+    images = torch.full((40, 2, 6, 6), -1.0)
+    images[:, :, 2:4, 2:4] = torch.arange(40.0)[:, None, None, None] + 1  # a blob per image
+    labels = torch.arange(40)
+    batches = TensorBatches(images, labels, 8, seed=3)
+    shifted = ShiftedBatches(batches, 1, seed=5, background=-1.0)
+    assert len(shifted) == len(batches) == 5
+    moves = set()
+    for x, y in shifted:
+        assert x.shape == (len(y), 2, 6, 6)
+        for image, label in zip(x, y):
+            assert torch.equal(image[0], image[1])  # every channel moved alike
+            blob = (image[0] == label + 1).nonzero()
+            assert len(blob) == 4  # the blob is whole, and background fills the rest
+            assert ((image[0] == -1) | (image[0] == label + 1)).all()
+            moves.add(tuple((blob.min(0).values - 2).tolist()))
+    assert moves <= {(a, b) for a in (-1, 0, 1) for b in (-1, 0, 1)} and len(moves) > 4
+    first = [x for x, _ in ShiftedBatches(TensorBatches(images, labels, 8, seed=3), 1, seed=5,
+                                          background=-1.0)]
+    second = [x for x, _ in ShiftedBatches(TensorBatches(images, labels, 8, seed=3), 1, seed=5,
+                                           background=-1.0)]
+    assert all(torch.equal(a, b) for a, b in zip(first, second))
+    unmoved = [x for x, _ in ShiftedBatches(TensorBatches(images, labels, 8, seed=3), 0)]
+    plain = [x for x, _ in TensorBatches(images, labels, 8, seed=3)]
+    assert all(torch.equal(a, b) for a, b in zip(unmoved, plain))
 
 
 def test_tensor_batches_rejects_mismatched_lengths():

@@ -109,6 +109,47 @@ def test_batch_norm_backward_matches_autograd(dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES_2D_TO_4D)
+def test_batch_norm_backward_graph_matches_autograd_and_the_simplified_formula(dtype, shape):
+    rng = _rng(13)
+    x, dout = _data(rng, shape, dtype), rng.normal(size=shape).astype(dtype)
+    gamma, beta = _affine(rng, shape[1], dtype)
+    tx, tg, tb = _t(x, True), _t(gamma, True), _t(beta, True)
+    F.batch_norm(tx, None, None, tg, tb, training=True, eps=1e-4).backward(_t(dout))
+    staged = norms.batch_norm_backward_graph(dout, x, gamma, eps=1e-4)
+    for ours, theirs in zip(staged, (tx.grad, tg.grad, tb.grad)):
+        _close(ours, theirs, dtype)
+    for a, b in zip(staged, norms.batch_norm_backward(dout, x, gamma, eps=1e-4)):
+        np.testing.assert_allclose(a, b, **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 7), (3, 2, 5), (2, 3, 4, 5)])
+@pytest.mark.parametrize("eps", [None, 1e-3])
+def test_rms_norm_matches_torch(dtype, shape, eps):
+    rng = _rng(14)
+    x = _data(rng, shape, dtype, offset=1.0)
+    gamma, _ = _affine(rng, shape[1:], dtype)
+    expected = F.rms_norm(_t(x), shape[1:], _t(gamma), eps=eps)
+    _close(norms.rms_norm(x, gamma, eps=eps), expected, dtype)
+    module = nn.RMSNorm(shape[1:], eps=eps, dtype=torch.float64 if dtype == np.float64 else None)
+    with torch.no_grad():
+        module.weight.copy_(_t(gamma))
+        _close(norms.rms_norm(x, gamma, eps), module(_t(x)), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_rms_norm_default_eps_is_the_input_dtypes_machine_epsilon(dtype):
+    # Tiny values: the mean square (1e-10) is below float32's eps, so eps decides the output.
+    x = np.full((2, 3), 1e-5, dtype)
+    ones = np.ones(3, dtype)
+    expected = F.rms_norm(_t(x), (3,), _t(ones))  # eps=None: torch.finfo(dtype).eps
+    _close(norms.rms_norm(x, ones), expected, dtype)
+    np.testing.assert_allclose(norms.rms_norm(x, ones),
+                               norms.rms_norm(x, ones, eps=float(np.finfo(dtype).eps)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(4, 7), (3, 2, 5), (2, 3, 4, 5)])
 def test_layer_norm_matches_torch(dtype, shape):
     rng = _rng(4)
@@ -341,6 +382,36 @@ def test_batch_norm_output_has_mean_beta_and_std_abs_gamma(data):
 
 
 @fast
+@given(st.data(), st.floats(1e-3, 1e3))
+def test_rms_norm_ignores_the_input_scale_and_is_layer_norm_for_zero_mean_samples(data, scale):
+    rng, shape = _draw(data, min_spatial=2)
+    x = _data(rng, shape, np.float64)
+    gamma, beta = _affine(rng, shape[1:], np.float64)
+    np.testing.assert_allclose(norms.rms_norm(scale * x, gamma, eps=1e-300),
+                               norms.rms_norm(x, gamma, eps=1e-300), rtol=1e-9, atol=1e-12)
+    axes = tuple(range(1, x.ndim))
+    centred = x - x.mean(axis=axes, keepdims=True)
+    np.testing.assert_allclose(norms.rms_norm(centred, gamma, eps=1e-5),
+                               norms.layer_norm(centred, gamma, np.zeros_like(beta), eps=1e-5),
+                               rtol=1e-9, atol=1e-12)
+    # with gamma = 1 every sample comes out with root mean square 1 (up to eps)
+    out = norms.rms_norm(x, np.ones_like(gamma), eps=1e-12)
+    np.testing.assert_allclose(np.sqrt((out**2).mean(axis=axes)), 1.0, rtol=1e-8)
+
+
+@fast
+@given(st.data())
+def test_staged_and_simplified_batch_norm_backward_agree(data):
+    rng, shape = _draw(data)
+    shape = (max(shape[0], 2), *shape[1:])
+    x, dout = _data(rng, shape, np.float64), rng.normal(size=shape)
+    gamma, _ = _affine(rng, shape[1], np.float64)
+    for a, b in zip(norms.batch_norm_backward_graph(dout, x, gamma),
+                    norms.batch_norm_backward(dout, x, gamma)):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-9)
+
+
+@fast
 @given(st.data(), st.sampled_from(DTYPES))
 def test_references_are_pure_and_keep_the_dtype(data, dtype):
     rng, shape = _draw(data, (3, 4), min_spatial=2)
@@ -350,7 +421,9 @@ def test_references_are_pure_and_keep_the_dtype(data, dtype):
     mean, var = np.zeros(shape[1], dtype), np.ones(shape[1], dtype)
     inputs = [a.copy() for a in (x, gamma, beta, mean, var)]
     results = [*norms.batch_norm(x, gamma, beta, mean, var), norms.instance_norm(x, gamma, beta),
-               norms.group_norm(x, 1, gamma, beta), *norms.batch_norm_backward(x, x, gamma)]
+               norms.group_norm(x, 1, gamma, beta), *norms.batch_norm_backward(x, x, gamma),
+               *norms.batch_norm_backward_graph(x, x, gamma),
+               norms.rms_norm(x, np.ones(shape[1:], dtype))]
     for before, after in zip(inputs, (x, gamma, beta, mean, var)):
         np.testing.assert_array_equal(before, after)
     for result in results:
@@ -394,6 +467,12 @@ def _bn_inputs(shape=(4, 3), dtype=np.float64):
      r"dout: expected shape \(4, 3\) \(the shape of x\), got \(4, 2\)"),
     (lambda: norms.layer_norm(np.ones((2, 3, 4)), np.ones(4), np.zeros(4)), ValueError,
      r"gamma: expected shape \(3, 4\) \(x.shape\[1:\], one value per feature\), got \(4,\)"),
+    (lambda: norms.batch_norm_backward_graph(np.ones((4, 2)), *_bn_inputs()[:2]), ValueError,
+     r"dout: expected shape \(4, 3\) \(the shape of x\), got \(4, 2\)"),
+    (lambda: norms.rms_norm(np.ones((2, 3, 4)), np.ones(4)), ValueError,
+     r"gamma: expected shape \(3, 4\) \(x.shape\[1:\], one value per feature\), got \(4,\)"),
+    (lambda: norms.rms_norm(np.ones((2, 3)), np.ones(3), eps=0.0), ValueError,
+     r"eps: expected a finite number > 0, got 0.0"),
     (lambda: norms.instance_norm(np.ones((2, 3)), np.ones(3), np.zeros(3)), ValueError,
      r"x: expected \(N, C, L\) or \(N, C, H, W\), got shape \(2, 3\)"),
     (lambda: norms.instance_norm(np.ones((2, 3, 1, 1)), np.ones(3), np.zeros(3)), ValueError,

@@ -42,8 +42,8 @@ _CHECKS = {
         "leaky_relu", "prelu", "prelu_backward", "rrelu", "elu", "elu_grad")},
     "check_prelu_autograd": "prelu_autograd",
     **{f"check_{name}": "norms" for name in (
-        "batch_norm", "batch_norm_backward", "layer_norm", "instance_norm", "group_norm",
-        "fold_batch_norm",
+        "batch_norm", "batch_norm_backward", "batch_norm_backward_graph", "layer_norm",
+        "instance_norm", "group_norm", "rms_norm", "fold_batch_norm",
     )},
     **{f"check_{name}": "lenet" for name in (
         "conv_output_size", "count_parameters", "layer_output_shapes",

@@ -244,6 +244,7 @@ def _probe_default(cls: Any, seed: int) -> dict:
         return found
     found["shapes"] = [tuple(p.shape) for p in model.parameters() if p.requires_grad]
     found["plain_containers"] = _layers_in_plain_containers(model)
+    found["c1_padding"] = _first_conv_padding(model)
     found["batches"] = []
     for batch in (1, 3, 64):
         out, report = _run(model, torch.randn(batch, 1, 28, 28))
@@ -256,6 +257,30 @@ def _probe_default(cls: Any, seed: int) -> dict:
     seen = _shapes_seen(model, torch.randn(2, 1, 28, 28))
     found["seen"] = None if seen is None else sorted(seen, key=len)
     return found
+
+
+def _first_conv_padding(model: nn.Module) -> list | str | None:
+    """The padding of the first convolution that reads the image (one input channel)."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d) and module.in_channels == 1:
+            padding = module.padding
+            return padding if isinstance(padding, str) else [int(p) for p in padding]
+    return None
+
+
+def _padding_hint(padding: list | str | None) -> str | None:
+    """What C1's padding does to the sizes, if it is not the classic 2 (None otherwise)."""
+    if padding == [1, 1]:
+        return ("C1 has padding=1: 28x28 becomes 26x26, S2 13x13, C3 9x9 and S4 4x4 (the "
+                "floor of 9 / 2), so C5 gets 16*4*4 = 256 inputs, the same as without "
+                "padding; pad C1 by 2 (padding=2) to keep 28x28, so that C5 gets 16*5*5 = 400")
+    if padding == [0, 0]:
+        return ("without padding C1 turns 28x28 into 24x24 and C5 gets 16*4*4 inputs; "
+                "pad C1 by 2 (padding=2) so C5 gets 16*5*5 = 400")
+    if padding is not None and padding != [2, 2]:
+        return (f"C1 has padding={padding}; the classic net pads by 2 (padding=2) so that C1 "
+                "keeps 28x28 and C5 gets 16*5*5 = 400 inputs")
+    return None
 
 
 def _probe_structure(cls: Any, kwargs: dict) -> dict:
@@ -400,10 +425,11 @@ def _require_module(checker: Checker, built: dict, call: str) -> None:
                      hint="write class LeNet5(nn.Module) and call super().__init__() first")
 
 
-def _require_forward(checker: Checker, report: dict, what: str) -> None:
+def _require_forward(checker: Checker, report: dict, what: str,
+                     hint: str | None = None) -> None:
     if report["error"] is not None:
         checker.fail(what, f"the forward pass raised {report['error']}",
-                     hint="print the shape after each layer to find where it breaks")
+                     hint=hint or "print the shape after each layer to find where it breaks")
     if report["delegated"]:
         checker.fail(what, f"your forward called {report['delegated']}; compute it with "
                      "torch.nn layers")
@@ -469,9 +495,8 @@ def _check_default(checker: Checker, seed: int) -> None:
     if count != 61_706:
         hint = ("C1 = nn.Conv2d(1, 6, 5, padding=2), C3 = nn.Conv2d(6, 16, 5), C5 = "
                 "nn.Linear(16*5*5, 120), F6 = nn.Linear(120, 84), output = nn.Linear(84, 10)")
-        if count == _NO_PADDING_COUNT:
-            hint = ("without padding C1 turns 28x28 into 24x24 and C5 gets 16*4*4 inputs; "
-                    "pad C1 by 2 (padding=2) so C5 gets 16*5*5 = 400")
+        if count == _NO_PADDING_COUNT:  # C5 on 16*4*4 inputs: C1 padded by 0 or 1
+            hint = _padding_hint(found.get("c1_padding")) or _padding_hint([0, 0])
         elif count == 0 or found["plain_containers"]:
             hint = ("layers kept in a plain Python list or dict are invisible to PyTorch: "
                     "store them as attributes (self.c1 = ...) or in nn.Sequential / "
@@ -480,7 +505,8 @@ def _check_default(checker: Checker, seed: int) -> None:
                      f"{count:,} (your parameter shapes: {shapes})", hint=hint)
     checker.passed()
     for batch, report in zip((1, 3, 64), found["batches"]):
-        _require_forward(checker, report, f"LeNet5() on a batch of {batch}")
+        _require_forward(checker, report, f"LeNet5() on a batch of {batch}",
+                         _padding_hint(found.get("c1_padding")))
         if tuple(report["shape"]) != (batch, 10):
             checker.fail(f"LeNet5() on input (N, 1, 28, 28) with N = {batch}",
                          f"expected output shape ({batch}, 10), got {tuple(report['shape'])}",

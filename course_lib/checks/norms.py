@@ -1,4 +1,4 @@
-"""Checks for notebook 05: batch, layer, instance and group norm, and BN folding.
+"""Checks for notebook 05: batch, layer, instance, group and RMS norm, and BN folding.
 
 Each ``check_*(student_fn, *, seed=0, thorough=False)`` runs deterministic cases
 (2-D and 4-D inputs, float64 and float32, non-trivial ``gamma`` and ``beta``, a
@@ -20,21 +20,25 @@ import numpy as np
 from course_lib.checks import answers
 from course_lib.checks.core import Checker, numerical_gradient
 from course_lib.checks.mistakes.norms import (
+    BATCH_NORM_BACKWARD_GRAPH_MISTAKES,
     BATCH_NORM_BACKWARD_MISTAKES,
     BATCH_NORM_MISTAKES,
     FOLD_BATCH_NORM_MISTAKES,
     GROUP_NORM_MISTAKES,
     INSTANCE_NORM_MISTAKES,
     LAYER_NORM_MISTAKES,
+    RMS_NORM_MISTAKES,
 )
 
 __all__ = [
     "check_batch_norm",
     "check_batch_norm_backward",
+    "check_batch_norm_backward_graph",
     "check_fold_batch_norm",
     "check_group_norm",
     "check_instance_norm",
     "check_layer_norm",
+    "check_rms_norm",
 ]
 
 #: float32 inputs near 1e4 carry only ~1e-3 absolute precision, so a correct float32
@@ -281,6 +285,45 @@ def _numerical_batch_norm_grads(dout, x, gamma, eps=1e-5):
             numerical_gradient(lambda v: out(x, gamma, v), beta, dout))
 
 
+def _check_backward(checker: Checker, seed: int, thorough: bool, hints: dict[str, str]) -> None:
+    """The cases of both batch-norm backward exercises; ``hints`` says what to look at."""
+    rng = np.random.default_rng(seed)
+    f64, f32 = np.float64, np.float32
+    constant = _backward_args(rng, (5, 3), f64)
+    constant[1][:, 0] = -1.5
+    small_2d, small_4d = _backward_args(rng, (4, 3), f64), _backward_args(rng, (3, 2, 2, 2), f64)
+    cases = [
+        _Case("x (4, 3)", small_2d, hints["2d"]),
+        _Case("x (8, 5)", _backward_args(rng, (8, 5), f64), hints["2d"]),
+        _Case("x (N, C, H, W) = (4, 3, 3, 3)", _backward_args(rng, (4, 3, 3, 3), f64),
+              hints["4d"]),
+        _Case("x (3, 2, 2, 2)", small_4d, hints["4d"]),
+        _Case("float32 x (3, 4, 2, 3)", _backward_args(rng, (3, 4, 2, 3), f32),
+              "keep the input's dtype: float32 in, float32 out (all three arrays)"),
+        _Case("eps = 0.1", _backward_args(rng, (6, 2), f64),
+              "use the eps argument in std = np.sqrt(var + eps)", {"eps": 0.1}),
+        _Case("channel 0 is constant (variance 0)", constant,
+              "with variance 0, std = np.sqrt(eps): still add eps inside the square root"),
+        _Case("channel means near 1e4 with std 1e-2",
+              _backward_args(rng, (6, 3), f64, offset=1e4, std=1e-2), _TWO_PASS_HINT,
+              tol=_FLOAT64_OFFSET_TOL),
+    ]
+    if thorough:
+        for k in range(8):
+            dtype = (f64, f32)[k % 2]
+            shape = _random_shape(rng, (2, 3, 4)[k % 3],
+                                  values_per_statistic=lambda s: _size(s) // s[1])
+            cases.append(_Case(f"random case {k + 1}, x {shape}, {np.dtype(dtype)}",
+                               _backward_args(rng, shape, dtype), hints["2d"]))
+    _run(checker, cases, ("dout", "x", "gamma"))
+    for description, args in (("x (4, 3)", small_2d), ("x (3, 2, 2, 2)", small_4d)):
+        checker.case(f"{description}, against central-difference gradients of batch_norm",
+                     *args, expected=_numerical_batch_norm_grads(*args),
+                     hint="your gradient disagrees with the slope of batch_norm itself; "
+                     + hints["2d"], **_NUMERICAL_TOL)
+    checker.done()
+
+
 def check_batch_norm_backward(student_fn: Callable, *, seed: int = 0,
                               thorough: bool = False) -> None:
     """Check ``batch_norm_backward(dout, x, gamma, eps) -> (dx, dgamma, dbeta)``.
@@ -298,41 +341,42 @@ def check_batch_norm_backward(student_fn: Callable, *, seed: int = 0,
     """
     checker = Checker("batch_norm_backward", student_fn, norms.batch_norm_backward,
                       outputs=("dx", "dgamma", "dbeta"), mistakes=BATCH_NORM_BACKWARD_MISTAKES)
-    rng = np.random.default_rng(seed)
-    f64, f32 = np.float64, np.float32
-    constant = _backward_args(rng, (5, 3), f64)
-    constant[1][:, 0] = -1.5
-    small_2d, small_4d = _backward_args(rng, (4, 3), f64), _backward_args(rng, (3, 2, 2, 2), f64)
-    cases = [
-        _Case("x (4, 3)", small_2d, _BACKWARD_HINT),
-        _Case("x (8, 5)", _backward_args(rng, (8, 5), f64), _BACKWARD_HINT),
-        _Case("x (N, C, H, W) = (4, 3, 3, 3)", _backward_args(rng, (4, 3, 3, 3), f64),
-              _BACKWARD_4D_HINT),
-        _Case("x (3, 2, 2, 2)", small_4d, _BACKWARD_4D_HINT),
-        _Case("float32 x (3, 4, 2, 3)", _backward_args(rng, (3, 4, 2, 3), f32),
-              "keep the input's dtype: float32 in, float32 out (all three arrays)"),
-        _Case("eps = 0.1", _backward_args(rng, (6, 2), f64),
-              "use the eps argument in std = np.sqrt(var + eps)", {"eps": 0.1}),
-        _Case("channel 0 is constant (variance 0)", constant,
-              "with variance 0, std = np.sqrt(eps): still add eps inside the square root"),
-        _Case("channel means near 1e4 with std 1e-2",
-              _backward_args(rng, (6, 3), f64, offset=1e4, std=1e-2), _TWO_PASS_HINT,
-              tol=_FLOAT64_OFFSET_TOL),
-    ]
-    if thorough:
-        for k in range(8):
-            dtype = (f64, f32)[k % 2]
-            shape = _random_shape(rng, (2, 3, 4)[k % 3],
-                                  values_per_statistic=lambda s: _size(s) // s[1])
-            cases.append(_Case(f"random case {k + 1}, x {shape}, {np.dtype(dtype)}",
-                               _backward_args(rng, shape, dtype), _BACKWARD_HINT))
-    _run(checker, cases, ("dout", "x", "gamma"))
-    for description, args in (("x (4, 3)", small_2d), ("x (3, 2, 2, 2)", small_4d)):
-        checker.case(f"{description}, against central-difference gradients of batch_norm",
-                     *args, expected=_numerical_batch_norm_grads(*args),
-                     hint="your gradient disagrees with the slope of batch_norm itself; "
-                     + _BACKWARD_HINT, **_NUMERICAL_TOL)
-    checker.done()
+    _check_backward(checker, seed, thorough, {"2d": _BACKWARD_HINT, "4d": _BACKWARD_4D_HINT})
+
+
+_GRAPH_HINT = (
+    "go through the stages in reverse: dx_hat = gamma * dout; dr = sum(dx_hat * x_c); "
+    "ds = -dr / s**2; dv = ds / (2 * s); dxc = dx_hat * r + dv * 2 * x_c / m; "
+    "dmu = -sum(dxc); dx = dxc + dmu / m (sums over every axis but 1, keepdims=True); "
+    "dgamma = sum(dout * x_hat), dbeta = sum(dout)"
+)
+_GRAPH_4D_HINT = (
+    "for (N, C, H, W) input every sum of a per-channel stage (dr, dmu, dgamma, dbeta) runs "
+    "over axis=(0, 2, 3), and m = N * H * W"
+)
+
+
+def check_batch_norm_backward_graph(student_fn: Callable, *, seed: int = 0,
+                                    thorough: bool = False) -> None:
+    """Check ``batch_norm_backward_graph(dout, x, gamma, eps) -> (dx, dgamma, dbeta)``.
+
+    The same cases as :func:`check_batch_norm_backward` (the staged and the simplified
+    backward compute the same gradients), against
+    :func:`course_lib.reference.norms.batch_norm_backward_graph` and central differences;
+    a failure names the stage a known mistake went wrong in.
+
+    Args:
+        student_fn: the student's ``batch_norm_backward_graph``.
+        seed: seed of the random inputs.
+        thorough: add random shapes and dtypes (hidden tests).
+
+    Raises:
+        AssertionError: on the first wrong case, saying what to change.
+    """
+    checker = Checker("batch_norm_backward_graph", student_fn, norms.batch_norm_backward_graph,
+                      outputs=("dx", "dgamma", "dbeta"),
+                      mistakes=BATCH_NORM_BACKWARD_GRAPH_MISTAKES)
+    _check_backward(checker, seed, thorough, {"2d": _GRAPH_HINT, "4d": _GRAPH_4D_HINT})
 
 
 # ---------------------------------------------------------------- layer norm
@@ -542,6 +586,87 @@ def check_group_norm(student_fn: Callable, *, seed: int = 0, thorough: bool = Fa
     checker = Checker("group_norm", student_fn, norms.group_norm, mistakes=GROUP_NORM_MISTAKES)
     _run(checker, _group_norm_cases(np.random.default_rng(seed), thorough),
          ("x", "num_groups", "gamma", "beta"))
+    checker.done()
+
+
+# ---------------------------------------------------------------- RMS norm
+
+_RMS_HINT = (
+    "divide each sample by its root mean square over all of its features, "
+    "np.sqrt(np.mean(x**2, axis=tuple(range(1, x.ndim)), keepdims=True) + eps), then "
+    "multiply by gamma; no mean is subtracted and there is no beta"
+)
+_RMS_EPS_HINT = (
+    "eps=None means np.finfo(x.dtype).eps, the machine epsilon of the input's dtype "
+    "(as torch.nn.functional.rms_norm): read it before converting x to float64"
+)
+
+
+def _rms_args(rng, shape, dtype, *, scale=1.0, offset=0.0):
+    x = (_spread(rng, shape, np.float64, (0, 1), offset) * scale).astype(dtype)
+    gamma, _ = _affine(rng, shape[1:], dtype)
+    return x, gamma
+
+
+def _rms_norm_cases(rng: np.random.Generator, thorough: bool) -> list[_Case]:
+    f64, f32 = np.float64, np.float32
+    zero = _rms_args(rng, (3, 5), f64)
+    zero[0][1] = 0.0
+    ones = np.ones((4, 5)), np.ones(5)
+    cases = [
+        _Case("x (4, 5), gamma = 1", (_spread(rng, (4, 5), f64, (0, 1)), ones[1]), _RMS_HINT),
+        _Case("x (3, 8), non-trivial gamma", _rms_args(rng, (3, 8), f64),
+              "gamma has shape x.shape[1:]: out = x / rms * gamma"),
+        _Case("x (N, C, H, W) = (2, 3, 4, 4), gamma (3, 4, 4)", _rms_args(rng, (2, 3, 4, 4), f64),
+              "for (N, C, H, W) input average the squares over axes (1, 2, 3) together"),
+        _Case("float32 x (3, 2, 3, 3)", _rms_args(rng, (3, 2, 3, 3), f32),
+              "keep the input's dtype: float32 in, float32 out"),
+        _Case("a batch of one sample", _rms_args(rng, (1, 6), f64),
+              "RMS norm needs no batch: each sample is normalized on its own"),
+        _Case("samples with means far from 0 (offset 5, std about 1)",
+              _rms_args(rng, (3, 6), f64, offset=5.0),
+              "RMS norm keeps the mean: the root mean square of x, not its standard deviation"),
+        _Case("sample 1 is all zeros (mean square 0)", zero,
+              "add eps inside the square root, np.sqrt(np.mean(x**2) + eps): it keeps an "
+              "all-zero sample finite (0 / 0 otherwise)"),
+        _Case("float64 values near 1e-3, default eps", _rms_args(rng, (3, 4), f64, scale=1e-3),
+              _RMS_EPS_HINT),
+        _Case("float32 values near 1e-4, where the default eps matters",
+              _rms_args(rng, (3, 2, 2, 2), f32, scale=1e-4), _RMS_EPS_HINT),
+        _Case("eps = 1e-2", _rms_args(rng, (3, 4), f64), "use the eps argument when it is given",
+              {"eps": 1e-2}),
+        _Case("float32, eps = 1e-6, values near 1e-3", _rms_args(rng, (2, 3, 3), f32, scale=1e-3),
+              "use the eps argument when it is given", {"eps": 1e-6}),
+    ]
+    if thorough:
+        for k in range(8):
+            dtype = (f64, f32)[k % 2]
+            shape = _random_shape(rng, (2, 3, 4)[k % 3], min_batch=1,
+                                  values_per_statistic=lambda s: _size(s[1:]))
+            kwargs = {} if k % 3 == 0 else {"eps": float(10 ** rng.uniform(-6, -2))}
+            cases.append(_Case(f"random case {k + 1}, x {shape}, {np.dtype(dtype)}",
+                               _rms_args(rng, shape, dtype, scale=float(10 ** rng.uniform(-2, 2))),
+                               _RMS_HINT, kwargs))
+    return cases
+
+
+def check_rms_norm(student_fn: Callable, *, seed: int = 0, thorough: bool = False) -> None:
+    """Check ``rms_norm(x, gamma, eps=None)`` against the reference.
+
+    Cases cover 2-D and 4-D input, float32 and float64, an all-zero sample, values small
+    enough for the default eps (the input dtype's machine epsilon) to matter, and a given
+    eps.
+
+    Args:
+        student_fn: the student's ``rms_norm``.
+        seed: seed of the random inputs.
+        thorough: add random shapes, dtypes, scales and eps (hidden tests).
+
+    Raises:
+        AssertionError: on the first wrong case, saying what to change.
+    """
+    checker = Checker("rms_norm", student_fn, norms.rms_norm, mistakes=RMS_NORM_MISTAKES)
+    _run(checker, _rms_norm_cases(np.random.default_rng(seed), thorough), ("x", "gamma"))
     checker.done()
 
 

@@ -4,6 +4,8 @@ LeNet5 check uses.
 * :class:`TensorBatches`: mini-batches sliced from in-memory tensors (several times
   faster than a ``DataLoader`` for a net this small), reshuffled from a seeded
   generator;
+* :class:`ShiftedBatches`: the same batches with every image moved by a random whole
+  number of pixels (a light version of the 1998 paper's distorted training digits);
 * :func:`train_lenet`: Adam with a one-cycle learning rate (Smith, 2018);
 * :func:`mnist_tensors`: standardized MNIST as tensors;
 * :func:`quick_train_accuracy`: a few seconds of training on an MNIST subset, for
@@ -58,6 +60,48 @@ class TensorBatches:
             else:
                 index = order[start:start + self.batch_size]
                 yield self.images[index], self.labels[index]
+
+
+class ShiftedBatches:
+    """The batches of ``batches`` with each image translated by a random whole number of
+    pixels in ``[-shift, shift]`` along each axis, a new draw every epoch.
+
+    The image is padded with ``background`` by ``shift`` pixels on every side and a window
+    of the original size is cut at a random offset, so a digit moves but is never wrapped
+    around or cut off (MNIST digits sit inside a blank frame). The offsets come from a
+    generator seeded with ``seed``: the same seed gives the same batches.
+
+    Args:
+        batches: yields ``(images (N, C, H, W), labels)``, e.g. :class:`TensorBatches`.
+        shift: the largest move in pixels, >= 0 (0 gives the batches unchanged).
+        seed: seeds the offsets.
+        background: the value of a blank pixel (for standardized MNIST, the training
+            set's smallest value, not 0).
+    """
+
+    def __init__(self, batches: TensorBatches, shift: int = 1, *, seed: int = 0,
+                 background: float = 0.0) -> None:
+        self.batches = batches
+        self.shift = non_negative_int(shift, "shift")
+        self.background = float(background)
+        self.generator = torch.Generator().manual_seed(non_negative_int(seed, "seed"))
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        s = self.shift
+        for images, labels in self.batches:
+            if s == 0:
+                yield images, labels
+                continue
+            n, _, height, width = images.shape
+            padded = nn.functional.pad(images, (s, s, s, s), value=self.background)
+            dy, dx = torch.randint(0, 2 * s + 1, (2, n), generator=self.generator)
+            rows = (dy[:, None] + torch.arange(height))[:, None, :, None]  # (n, 1, H, 1)
+            cols = (dx[:, None] + torch.arange(width))[:, None, None, :]   # (n, 1, 1, W)
+            channels = torch.arange(images.shape[1])[None, :, None, None]
+            yield padded[torch.arange(n)[:, None, None, None], channels, rows, cols], labels
 
 
 def train_lenet(model: nn.Module, batches: TensorBatches, *, epochs: int, max_lr: float = 3e-3,

@@ -16,11 +16,17 @@ batch_norm     ``N, H, W``, one mean per channel            ``(C,)``
 layer_norm     ``C, H, W``, one mean per sample             ``x.shape[1:]``
 instance_norm  ``H, W``, one per sample and channel         ``(C,)``
 group_norm     ``C/G, H, W``, one per sample and group      ``(C,)``
+rms_norm       ``C, H, W``, one per sample (no mean)        ``x.shape[1:]``
 =============  ==========================================  =====================
 
+RMS norm (Zhang & Sennrich, 2019) divides by the root mean square instead of the standard
+deviation: it does not subtract the mean and has no shift.
+
 Batch norm has a backward pass, ``batch_norm_backward(dout, x, gamma) -> (dx, dgamma,
-dbeta)``. The functions are pure: they return new arrays in the input's dtype and never change their
-arguments (batch norm returns new running statistics instead of updating them).
+dbeta)``, and the same gradients computed stage by stage through the computational graph,
+``batch_norm_backward_graph``. The functions are pure: they return new arrays in the
+input's dtype and never change their arguments (batch norm returns new running
+statistics instead of updating them).
 Statistics are computed in float64 with the two-pass variance
 :math:`\mathrm{E}[(x - \mathrm{E}[x])^2]`, which stays accurate for large
 offsets where :math:`\mathrm{E}[x^2] - \mathrm{E}[x]^2` cancels catastrophically.
@@ -43,8 +49,8 @@ from course_lib._validate import (
     unit_interval,
 )
 
-__all__ = ["batch_norm", "batch_norm_backward", "fold_batch_norm", "group_norm",
-           "instance_norm", "layer_norm"]
+__all__ = ["batch_norm", "batch_norm_backward", "batch_norm_backward_graph", "fold_batch_norm",
+           "group_norm", "instance_norm", "layer_norm", "rms_norm"]
 
 # ---------------------------------------------------------------- shared maths
 
@@ -223,6 +229,76 @@ def batch_norm_backward(
     return dx.astype(x.dtype), dgamma.astype(x.dtype), dbeta.astype(x.dtype)
 
 
+@checked(x=_several_per_channel, dout=like("x"), gamma=per_channel(), eps=positive)
+def batch_norm_backward_graph(
+    dout: np.ndarray, x: np.ndarray, gamma: np.ndarray, eps: float = 1e-5
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Gradients of training-mode :func:`batch_norm`, stage by stage through its graph.
+
+    The forward pass as a chain of simple stages, per channel, with sums over the
+    :math:`m` values of the channel (every axis but 1):
+
+    .. math::
+        \mu = \tfrac{1}{m}\textstyle\sum x, \quad x_c = x - \mu, \quad
+        v = \tfrac{1}{m}\textstyle\sum x_c^2, \quad s = \sqrt{v + \epsilon}, \quad
+        r = 1 / s, \quad \hat x = x_c \, r, \quad y = \gamma \hat x + \beta
+
+    and the backward pass visits them in reverse, each stage turning the gradient of its
+    output into the gradients of its inputs (a gradient reaching a node by two paths is
+    the sum of both; a value broadcast over the channel gets the sum of its gradients):
+
+    .. math::
+        \frac{\partial L}{\partial \hat x} = \gamma \delta, \quad
+        \frac{\partial L}{\partial r} = \textstyle\sum \frac{\partial L}{\partial \hat x} x_c,
+        \quad
+        \frac{\partial L}{\partial s} = -\frac{1}{s^2}\frac{\partial L}{\partial r}, \quad
+        \frac{\partial L}{\partial v} = \frac{1}{2s}\frac{\partial L}{\partial s},
+
+    .. math::
+        \frac{\partial L}{\partial x_c} = \frac{\partial L}{\partial \hat x} r
+            + \frac{2 x_c}{m}\frac{\partial L}{\partial v}, \quad
+        \frac{\partial L}{\partial \mu} = -\textstyle\sum \frac{\partial L}{\partial x_c},
+        \quad
+        \frac{\partial L}{\partial x} = \frac{\partial L}{\partial x_c}
+            + \frac{1}{m}\frac{\partial L}{\partial \mu}
+
+    with :math:`\partial L/\partial\gamma = \sum \delta \hat x` and
+    :math:`\partial L/\partial\beta = \sum \delta`. The result equals
+    :func:`batch_norm_backward`'s simplified formula (to rounding).
+
+    Args:
+        dout: upstream gradient, shaped like ``x``.
+        x: (N, C), (N, C, L) or (N, C, H, W), the forward input.
+        gamma: (C,) scale per channel.
+        eps: as in the forward pass, > 0.
+
+    Returns:
+        ``(dx, dgamma, dbeta)`` shaped ``x.shape``, ``(C,)``, ``(C,)``, in the dtype of ``x``.
+    """
+    axes = _non_channel_axes(x.ndim)
+    m = x.size // x.shape[1]
+    x64, dout64 = x.astype(np.float64), dout.astype(np.float64)
+    # forward, keeping every stage's output
+    mu = x64.mean(axis=axes, keepdims=True)
+    xc = x64 - mu
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    std = np.sqrt(var + eps)
+    inv = 1.0 / std
+    x_hat = xc * inv
+    # backward, stage by stage
+    dbeta = dout64.sum(axis=axes)
+    dgamma = (dout64 * x_hat).sum(axis=axes)
+    dx_hat = dout64 * _per_channel(gamma, x.ndim)
+    dinv = (dx_hat * xc).sum(axis=axes, keepdims=True)    # inv was broadcast: sum
+    dxc = dx_hat * inv                                    # first path into xc
+    dstd = -dinv / std**2
+    dvar = dstd / (2.0 * std)
+    dxc = dxc + dvar * 2.0 * xc / m                       # second path, through var
+    dmu = -dxc.sum(axis=axes, keepdims=True)
+    dx = dxc + dmu / m                                    # x reaches xc directly and via mu
+    return dx.astype(x.dtype), dgamma.astype(x.dtype), dbeta.astype(x.dtype)
+
+
 # ---------------------------------------------------------------- layer, instance, group
 
 
@@ -315,6 +391,38 @@ def group_norm(
     x_hat, _, _, _ = _standardize(grouped, (2,), eps)
     out = x_hat.reshape(x.shape) * _per_channel(gamma, x.ndim) + _per_channel(beta, x.ndim)
     return out.astype(x.dtype)
+
+
+def _eps_or_default(eps: object, name: str, _arguments: dict) -> float | None:
+    """Rule: ``None`` (the input dtype's machine epsilon, as PyTorch) or a number > 0."""
+    return None if eps is None else positive(eps, name, _arguments)
+
+
+@checked(x=_ANY_BATCH, gamma=_FEATURES, eps=_eps_or_default)
+def rms_norm(x: np.ndarray, gamma: np.ndarray, eps: float | None = None) -> np.ndarray:
+    r"""RMS normalization (Zhang & Sennrich, 2019): divide each sample by its root mean square.
+
+    .. math::
+        y_n = \frac{x_n}{\sqrt{\mathrm{E}[x_n^2] + \epsilon}} \cdot \gamma
+
+    with the mean of the squares of sample :math:`n` over every axis but 0 (the axes
+    :func:`layer_norm` uses) and an elementwise ``gamma``. Unlike layer norm it subtracts
+    no mean and adds no shift: ``torch.nn.RMSNorm(x.shape[1:])``, i.e.
+    ``torch.nn.functional.rms_norm(x, x.shape[1:], gamma, eps)``.
+
+    Args:
+        x: (N, D) or (N, C, H, W) (any (N, \*)), float32 or float64.
+        gamma: ``x.shape[1:]`` elementwise scale, the dtype of ``x``.
+        eps: added to the mean square, > 0; ``None`` (the default, as PyTorch) means the
+            machine epsilon of ``x``'s dtype, ``np.finfo(x.dtype).eps``.
+
+    Returns:
+        A new array shaped like ``x``, in its dtype.
+    """
+    eps = float(np.finfo(x.dtype).eps) if eps is None else eps
+    x64 = x.astype(np.float64)
+    mean_square = np.mean(x64 * x64, axis=tuple(range(1, x.ndim)), keepdims=True)
+    return (x64 / np.sqrt(mean_square + eps) * gamma).astype(x.dtype)
 
 
 # ---------------------------------------------------------------- folding

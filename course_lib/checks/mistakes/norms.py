@@ -172,6 +172,104 @@ BATCH_NORM_BACKWARD_MISTAKES = (
     ),
 )
 
+
+def _batch_norm_backward_graph(dout, x, gamma, eps=1e-5, *, mean_path="1/m", inv_summed=True,
+                               var_path="add", var_factor=2.0, var_over_m=True,
+                               half=True, inv_sign=-1.0, mu_sign=-1.0, ddof=0):
+    """The staged backward of batch norm with one stage gone wrong (see the flags)."""
+    axes = _all_but_channel(x.ndim)
+    m = x.size // x.shape[1]
+    mu = x.mean(axis=axes, keepdims=True)
+    xc = x - mu
+    var = (xc * xc).sum(axis=axes, keepdims=True) / (m - ddof)
+    std = np.sqrt(var + eps)
+    inv = 1 / std
+    x_hat = xc * inv
+    dx_hat = dout * _channel(gamma, x.ndim)
+    dinv = (dx_hat * xc).sum(axis=axes, keepdims=True) if inv_summed else dx_hat * xc
+    dstd = inv_sign * dinv / std**2
+    dvar = dstd / (2 * std) if half else dstd / std
+    through_var = dvar * var_factor * xc / (m if var_over_m else 1)
+    if var_path == "add":
+        dxc = dx_hat * inv + through_var
+    elif var_path == "overwrite":
+        dxc = through_var
+    else:  # "none": the variance treated as a constant
+        dxc = dx_hat * inv
+    dmu = mu_sign * dxc.sum(axis=axes, keepdims=True)
+    if mean_path == "1/m":
+        dx = dxc + dmu / m
+    elif mean_path == "no 1/m":
+        dx = dxc + dmu
+    else:  # "none": the mean treated as a constant
+        dx = dxc
+    dgamma, dbeta = (dout * x_hat).sum(axis=axes), dout.sum(axis=axes)
+    return dx.astype(x.dtype), dgamma.astype(x.dtype), dbeta.astype(x.dtype)
+
+
+BATCH_NORM_BACKWARD_GRAPH_MISTAKES = (
+    Mistake(
+        "the mean stage: dx gets dmu, not dmu / m (each x is 1/m of the mean)",
+        partial(_batch_norm_backward_graph, mean_path="no 1/m"),
+        "mu = sum(x) / m, so dmu reaches each x as dmu / m: dx = dxc + dmu / m",
+    ),
+    Mistake(
+        "the mean stage is missing: x reaches x_c = x - mu only directly, not through mu",
+        partial(_batch_norm_backward_graph, mean_path="none"),
+        "x feeds x_c twice, directly and through mu = mean(x): dmu = -sum(dxc) over the "
+        "channel, then dx = dxc + dmu / m",
+    ),
+    Mistake(
+        "the mean stage: dmu = +sum(dxc); x_c = x - mu, so mu enters with a minus sign",
+        partial(_batch_norm_backward_graph, mu_sign=1.0),
+        "dmu = -sum(dxc) over every axis but 1",
+    ),
+    Mistake(
+        "the variance path is missing: v is treated as a constant",
+        partial(_batch_norm_backward_graph, var_path="none"),
+        "x_c reaches the output twice, through x_hat = x_c * r and through v = mean(x_c**2): "
+        "dxc = dx_hat * r + dv * 2 * x_c / m",
+    ),
+    Mistake(
+        "the variance path overwrites dxc instead of adding to it (x_c has two paths)",
+        partial(_batch_norm_backward_graph, var_path="overwrite"),
+        "a node used twice gets the sum of both gradients: dxc = dx_hat * r + dv * 2 * x_c / m",
+    ),
+    Mistake(
+        "the variance stage: the factor 2 of d(x_c**2) = 2 x_c is missing",
+        partial(_batch_norm_backward_graph, var_factor=1.0),
+        "v = mean(x_c**2), so dxc gets dv * 2 * x_c / m",
+    ),
+    Mistake(
+        "the variance stage: the 1 / m of the mean is missing (dv * 2 * x_c)",
+        partial(_batch_norm_backward_graph, var_over_m=False),
+        "v = sum(x_c**2) / m, so dxc gets dv * 2 * x_c / m",
+    ),
+    Mistake(
+        "the square-root stage: dv = ds / s; the derivative of sqrt(u) is 1 / (2 sqrt(u))",
+        partial(_batch_norm_backward_graph, half=False),
+        "s = sqrt(v + eps), so dv = ds / (2 * s)",
+    ),
+    Mistake(
+        "the reciprocal stage: ds = dr / s**2; the derivative of 1 / s is -1 / s**2",
+        partial(_batch_norm_backward_graph, inv_sign=1.0),
+        "r = 1 / s, so ds = -dr / s**2",
+    ),
+    Mistake(
+        "the reciprocal stage: dr is not summed over the channel (r is one number per channel)",
+        partial(_batch_norm_backward_graph, inv_summed=False),
+        "r = 1 / s is broadcast over the channel's m values, so its gradient is the sum: "
+        "dr = sum(dx_hat * x_c) over every axis but 1, keepdims=True",
+    ),
+    Mistake(
+        "the forward pass uses the unbiased variance (dividing by m - 1)",
+        partial(_batch_norm_backward_graph, ddof=1),
+        "training-mode batch norm normalizes with the biased variance, v = mean(x_c**2)",
+    ),
+    *(mistake for mistake in BATCH_NORM_BACKWARD_MISTAKES
+      if "dgamma" in mistake.description),
+)
+
 # ---------------------------------------------------------------- layer norm
 
 
@@ -329,6 +427,69 @@ GROUP_NORM_MISTAKES = (
         "eps is added to the standard deviation instead of the variance",
         partial(_group_norm, eps_outside=True),
         "divide by np.sqrt(var + eps), not np.sqrt(var) + eps",
+    ),
+)
+
+# ---------------------------------------------------------------- RMS norm
+
+
+def _rms_norm(x, gamma, eps=None, *, axes=None, default_eps="input", centre=False,
+              eps_outside=False, mean=True, ignore_eps=False):
+    default = {"input": np.finfo(x.dtype).eps, "float64": np.finfo(np.float64).eps,
+               "layer norm's": 1e-5}[default_eps]
+    eps = default if eps is None or ignore_eps else eps
+    axes = tuple(range(1, x.ndim)) if axes is None else axes
+    x64 = x.astype(np.float64)
+    if centre:
+        x64 = x64 - x64.mean(axis=axes, keepdims=True)
+    squares = (x64 * x64).mean(axis=axes, keepdims=True) if mean else \
+        (x64 * x64).sum(axis=axes, keepdims=True)
+    scale = np.sqrt(squares) + eps if eps_outside else np.sqrt(squares + eps)
+    return (x64 / scale * gamma).astype(x.dtype)
+
+
+RMS_NORM_MISTAKES = (
+    Mistake(
+        "the mean is subtracted first: that is layer norm without its shift",
+        partial(_rms_norm, centre=True),
+        "RMS norm does not centre: divide x itself by np.sqrt(np.mean(x**2) + eps)",
+    ),
+    Mistake(
+        "the sum of squares instead of their mean: x / ||x|| (off by sqrt(D))",
+        partial(_rms_norm, mean=False),
+        "the root *mean* square: np.sqrt(np.mean(x**2, axis=..., keepdims=True) + eps)",
+    ),
+    Mistake(
+        "normalized over the batch axis (axis 0) instead of each sample's features",
+        partial(_rms_norm, axes=(0,)),
+        "each sample has its own root mean square, over axis=tuple(range(1, x.ndim))",
+    ),
+    Mistake(
+        "4-D input normalized over the last axis only (axis=-1), not over C, H and W",
+        lambda x, gamma, eps=None: _rms_norm(x, gamma, eps, axes=(x.ndim - 1,)),
+        "like layer norm, average over every axis but the batch axis: "
+        "axis=tuple(range(1, x.ndim))",
+    ),
+    Mistake(
+        "the default eps is float64's machine epsilon, taken after converting the input",
+        partial(_rms_norm, default_eps="float64"),
+        "eps=None means the machine epsilon of the *input's* dtype, as torch.nn.RMSNorm: "
+        "np.finfo(x.dtype).eps (about 1.2e-7 for float32), read before converting x",
+    ),
+    Mistake(
+        "the default eps is layer norm's 1e-5",
+        partial(_rms_norm, default_eps="layer norm's"),
+        "torch.nn.functional.rms_norm's eps=None is np.finfo(x.dtype).eps, not 1e-5",
+    ),
+    Mistake(
+        "the eps argument is ignored",
+        partial(_rms_norm, ignore_eps=True),
+        "use eps when it is given; only eps=None means np.finfo(x.dtype).eps",
+    ),
+    Mistake(
+        "eps is added to the root mean square instead of the mean square",
+        partial(_rms_norm, eps_outside=True),
+        "divide by np.sqrt(np.mean(x**2) + eps), not np.sqrt(np.mean(x**2)) + eps",
     ),
 )
 
