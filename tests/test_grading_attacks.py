@@ -260,6 +260,31 @@ def _processes() -> dict[int, str]:
     return found
 
 
+def _parent(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the name in brackets may hold spaces
+
+
+def _started_by_this_test(pid: int, before: dict[int, str]) -> bool:
+    """Whether ``pid`` descends from this test rather than from a test running beside it.
+
+    Under pytest-xdist another worker may be grading at the same moment. Its processes
+    descend from that worker, which was alive before this test began and is not one of
+    ours; an orphan of this test's run is re-parented to an ancestor we share (init).
+    """
+    ours = {os.getpid()}
+    ancestor = os.getppid()
+    while ancestor > 0:
+        ours.add(ancestor)
+        ancestor = _parent(ancestor)
+    while pid > 0 and pid not in before:
+        pid = _parent(pid)
+    return pid in ours  # 0: it has ended since, so it is not left over
+
+
 def _attack_reports(root: Path, student: str) -> dict:
     notebook = nbformat.read(root / "autograded" / student / fixture.SLUG /
                              f"{fixture.SLUG}.ipynb", as_version=4)
@@ -319,7 +344,7 @@ def test_no_attack_scores_or_harms_anyone(tmp_path, listener):
 
     left = {pid: cmd for pid, cmd in _processes().items() if pid not in before and (
         MARKER in cmd or "ipykernel" in cmd or "course_lib.checks.recorder" in cmd
-        or "course_lib.grading" in cmd)}
+        or "course_lib.grading" in cmd) and _started_by_this_test(pid, before)}
     assert left == {}
 
     again = grade(attacked, jobs=2, timeout=300, progress=False)

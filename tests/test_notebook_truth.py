@@ -34,8 +34,8 @@ def measured_numbers(markdown: str) -> list[tuple[str, str]]:
     text = MATH_OR_CODE.sub(" ", markdown)
     found = []
     for line in text.splitlines():
-        if CITATION.search(line) or re.search(r"https?://", line):
-            continue
+        if CITATION.search(line) or re.search(r"https?://", line) or line.startswith("#"):
+            continue  # cited, linked, or a heading ("### 2.1 · ..." numbers a section)
         found += [(m.group(0), line.strip()) for m in MEASURED.finditer(line)]
     return found
 
@@ -45,6 +45,7 @@ def test_the_scanner_finds_typed_numbers_and_leaves_the_rest():
         ("0.89", "Best accuracy 0.89 at lr 0.3."), ("0.3", "Best accuracy 0.89 at lr 0.3.")]
     assert measured_numbers("kills 20-40 % of units, 4.5x slower")[0][0] == "40 %"
     assert measured_numbers("GN stays at 24.1 % (Wu & He, 2018).") == []
+    assert measured_numbers("### 2.1 · Gradient check") == []
     assert measured_numbers("with $\\eta = 0.1$ and `lr=0.3`, 61,706 parameters, 10 epochs") == []
 
 
