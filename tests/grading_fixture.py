@@ -93,7 +93,19 @@ def _test(name: str, seed: int) -> nbformat.NotebookNode:
         "points": POINTS[grade_id], "schema_version": 3}})
 
 
-def source_notebook() -> nbformat.NotebookNode:
+#: A free-response question's answer cell: graded by hand, worth 1 point.
+WRITTEN = "written_why"
+
+
+def _written() -> nbformat.NotebookNode:
+    return nbformat.v4.new_markdown_cell(
+        "Squaring a number twice the size quadruples it.", metadata={"nbgrader": {
+            "grade": True, "solution": True, "locked": False, "grade_id": WRITTEN,
+            "points": 1, "schema_version": 3}})
+
+
+def source_notebook(written: bool = False) -> nbformat.NotebookNode:
+    """The tiny assignment; with ``written``, a free-response question at its end."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
                                  "language": "python"}
@@ -105,16 +117,21 @@ def source_notebook() -> nbformat.NotebookNode:
         _answer("square", "x * x"),
         _test("square", 12),
     ]
+    if written:
+        nb.cells += [nbformat.v4.new_markdown_cell("Why does `square(2 * x)` equal "
+                                                   "`4 * square(x)`?"), _written()]
     return nb
 
 
-def make_course(root: Path, *, timeout: int = 10, release: bool = True) -> Path:
-    """Write the tiny course into ``root`` (and release it) and return ``root``."""
+def make_course(root: Path, *, timeout: int = 10, release: bool = True,
+                written: bool = False) -> Path:
+    """Write the tiny course into ``root`` (and release it) and return ``root``; with
+    ``written``, the assignment ends with a free-response question."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "nbgrader_config.py").write_text(CONFIG.format(timeout=timeout))
     folder = root / "solutions" / SLUG
     folder.mkdir(parents=True, exist_ok=True)
-    nbformat.write(source_notebook(), folder / f"{SLUG}.ipynb")
+    nbformat.write(source_notebook(written), folder / f"{SLUG}.ipynb")
     (folder / "tiny_checks.py").write_text(CHECKS)
     if release:
         from course_lib.grading.release import release as do_release

@@ -41,6 +41,23 @@ def test_a_correct_notebook_passes_every_exercise(course, tmp_path, capsys):
     assert path.read_bytes() == before  # the learner's file is not touched
 
 
+@pytest.mark.parametrize("answer, state", [("YOUR ANSWER HERE", "NOT WRITTEN YET"),
+                                           ("Squaring is doubling the log.", "written")])
+def test_a_free_response_answer_is_listed_for_the_ta(course, tmp_path, capsys, answer, state):
+    path = _learner_copy(course, tmp_path, [])
+    nb = nbformat.read(path, as_version=4)
+    cell = nbformat.v4.new_markdown_cell(answer)
+    cell.metadata["nbgrader"] = {"grade": True, "solution": True, "locked": False,
+                                 "points": 2, "grade_id": "written_why", "schema_version": 3}
+    nb.cells.append(cell)
+    nbformat.write(nb, path)
+    assert main(["check", str(path)]) == 0  # the checks cannot grade it: it does not fail
+    out = capsys.readouterr().out
+    assert "Score: 3 / 3" in out
+    assert (f"Written answer written_why (2 points, graded by a TA, not by course check): "
+            f"{state}") in out
+
+
 def test_failures_show_the_checks_message_and_exit_non_zero(course, tmp_path, capsys):
     path = _learner_copy(course, tmp_path, [
         {"stub": "double"},

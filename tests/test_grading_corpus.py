@@ -16,7 +16,7 @@ from course_lib.grading import gradebook
 from course_lib.grading.course import assignments, repo_root
 from course_lib.grading.demo import prepare
 from course_lib.grading.grade import grade
-from course_lib.grading.samples import exercises
+from course_lib.grading.samples import exercises, written_answers
 
 REPO = repo_root()
 JOBS = max(2, os.cpu_count() or 1)
@@ -30,14 +30,16 @@ def test_every_sample_of_the_notebook_scores_as_recorded(tmp_path, slug):
     # slowest correct cell seen on a loaded CI machine (the course's config says 120).
     report = grade(tmp_path, [slug], jobs=JOBS, progress=False,
                    overrides={"Execute.timeout": 60})
-    exs = exercises(nbformat.read(REPO / "solutions" / slug / f"{slug}.ipynb", as_version=4))
-    expected = {sample.student: sample.expected_scores(exs) for sample in corpus}
+    solution = nbformat.read(REPO / "solutions" / slug / f"{slug}.ipynb", as_version=4)
+    exs, written = exercises(solution), written_answers(solution)
+    assert written, f"{slug} has no free-response question for a TA"
+    expected = {sample.student: sample.expected_scores(exs, written) for sample in corpus}
     got = gradebook.scores(tmp_path, slug)
     mismatches = {student: (expected[student], got.get(student)) for student in expected
                   if got.get(student) != expected[student]}
     errors = {o.student: o.error for o in report.outcomes if o.student in mismatches}
     assert mismatches == {}, f"scores differ from the record: {mismatches}; errors: {errors}"
-    assert expected["correct"] == {ex.test: ex.points for ex in exs}
+    assert expected["correct"] == {ex.test: ex.points for ex in exs} | dict.fromkeys(written, 0)
     assert set(expected["unanswered"].values()) == {0.0}
     pages = list((tmp_path / "feedback").glob(f"*/{slug}/{slug}.html"))
     assert len(pages) >= len(corpus) - 4  # all but the unreadable and the crashed ones

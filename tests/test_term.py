@@ -97,11 +97,19 @@ def _read(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _ta_grades(root: Path, student: str, score: float) -> None:
+    with gradebook.opened(gradebook.db_url(root), gradebook.course_id(root)) as gb:
+        grade = gb.find_grade(fixture.WRITTEN, SLUG, SLUG, student)
+        grade.manual_score = score
+        grade.needs_manual_grade = False  # as Formgrader's grade handler does
+        gb.db.commit()
+
+
 @pytest.fixture(scope="module")
 def term(tmp_path_factory):
     """A class of nine taken through the term; what each step printed."""
     work = tmp_path_factory.mktemp("term")
-    root = fixture.make_course(work / "course", timeout=10)
+    root = fixture.make_course(work / "course", timeout=10, written=True)
     with open(root / "nbgrader_config.py", "a", encoding="utf-8") as handle:
         handle.write('c.AssignLatePenalties.plugin_class = '
                      '"course_lib.grading.late_policy.PercentPerDayLate"\n'
@@ -120,6 +128,7 @@ def term(tmp_path_factory):
         "--roster", str(_roster(work / "roster.csv")))
     run("extend", "extend", "alan", SLUG, "2d")
     run("grade", "grade", SLUG, "--no-progress", "--jobs", "2")
+    _ta_grades(root, "ada", 1.0)  # as a TA does in Formgrader; the others wait
     run("canvas", "export", SLUG, "--lms", "canvas", "--out", str(work / "canvas.csv"),
         "--column", "Tiny (77)")
     run("moodle", "export", SLUG, "--lms", "moodle", "--out", str(work / "moodle.csv"))
@@ -148,13 +157,14 @@ def test_the_summary_marks_late_extended_wrong_crashed_and_looping_work(term):
              if line.split() and line.split()[0] in {p[0] for p in PEOPLE}
              and SLUG in line}
     assert "extended 2 d" in table["alan"] and "late" not in table["alan"]
-    assert "late under a minute (-0.3 points)" in table["lukasz"]
+    assert "late under a minute (-0.4 points)" in table["lukasz"]  # 10 % of 4 points
     assert "is not a notebook of 00_tiny" in table["jose"]
     assert "the kernel died" in table["mei"]
     assert "double: interrupted after the per-cell limit of 10 s" in table["wei"]
     scores = gradebook.scores(root, SLUG)
-    assert scores["ada"] == {"test_double": 1.0, "test_square": 2.0}
-    assert scores["wei"] == {"test_double": 0.0, "test_square": 2.0}  # only its own cell
+    assert scores["ada"] == {"test_double": 1.0, "test_square": 2.0, fixture.WRITTEN: 1.0}
+    # only its own cell; the written answer waits for a TA
+    assert scores["wei"] == {"test_double": 0.0, "test_square": 2.0, fixture.WRITTEN: 0.0}
     assert scores["grace"]["test_square"] == 0.0
     for student, cause in (("jose", "is not a notebook of 00_tiny"),
                            ("mei", "the kernel died")):
@@ -177,8 +187,9 @@ def test_grades_and_exports_carry_names_ids_and_penalties(term):
     assert codes["canvas"] == 0 and "Canvas: Grades > Import" in printed["canvas"]
     canvas = {row["SIS Login ID"]: row for row in _read(work / "canvas.csv")
               if row["Student"].strip() != "Points Possible"}
-    assert canvas["lukasz"]["ID"] == "1006" and float(canvas["lukasz"]["Tiny (77)"]) == 2.7
-    assert float(canvas["ada"]["Tiny (77)"]) == 3.0
+    assert canvas["lukasz"]["ID"] == "1006" and float(canvas["lukasz"]["Tiny (77)"]) == 2.6
+    assert float(canvas["ada"]["Tiny (77)"]) == 4.0  # 3 automatic + 1 from the TA
+    assert float(canvas["zoe"]["Tiny (77)"]) == 1.0  # the TA has not graded hers yet
     assert codes["moodle"] == 0 and len(_read(work / "moodle.csv")) == len(PEOPLE)
 
 
@@ -192,7 +203,8 @@ def test_the_class_report_names_mistakes_problems_and_similar_pairs(term):
     for note in ("is not a notebook of 00_tiny", "the kernel died", "extended 2 d"):
         assert note in page
     assert page.count("data:image/png;base64,") == 1
-    assert "awaiting a TA:" not in page  # the tiny course has no free-response question
+    assert f"zoe</td><td>awaiting a TA: {fixture.WRITTEN}" in page
+    assert "ada</td><td>awaiting a TA" not in page  # graded by the TA
     table = {row["student"]: row for row in _read(work / "report" / f"{SLUG}-report.csv")}
     assert table["zoe"]["mistakes"] == "test_square: square returns 2|x|"
     assert "similar pairs" in printed["report"]

@@ -73,7 +73,8 @@ def gather(root: Path, slug: str, threshold: float = 0.6) -> ClassResults:
             answers |= {cell.name for cell in notebook.solution_cells}  # graded by hand
         for submission in gb.assignment_submissions(slug):
             waiting = [g.name for nb in submission.notebooks for g in nb.grades
-                       if g.needs_manual_grade and g.name in answers]
+                       if g.needs_manual_grade and g.manual_score is None
+                       and g.name in answers]
             if waiting:
                 manual[submission.student.id] = waiting
     scores = gradebook.scores(root, slug)

@@ -62,7 +62,9 @@ def stale_cells(root: Path, slug: str) -> list[str]:
     for path in sorted((source_dir(root) / slug).glob("*.ipynb")):
         for cell in read_notebook(path).cells:
             meta = cell.get("metadata", {}).get("nbgrader", {})
-            if meta.get("grade") or meta.get("locked"):
+            # An answer cell (code or a free-response answer) is released as a stub: its
+            # source is the model answer, which grading never uses.
+            if (meta.get("grade") or meta.get("locked")) and not meta.get("solution"):
                 current[path.stem, meta["grade_id"]] = cell.source
     stale = []
     with gradebook.opened(gradebook.db_url(root), gradebook.course_id(root)) as gb:

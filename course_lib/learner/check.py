@@ -11,7 +11,8 @@ grader, it
   as ``nbgrader validate`` sets it) in a fresh kernel started in the notebook's folder,
   with the course's per-cell time limit (:data:`CELL_TIMEOUT`);
 * scores each test cell with nbgrader's :func:`nbgrader.utils.determine_grade` (an
-  error or anything on stderr scores 0).
+  error or anything on stderr scores 0);
+* lists the free-response answers, which a TA grades by hand, and whether each is written.
 
 The notebook file itself is not changed. Given the instructor's solution notebook
 (solutions or hidden tests in it), it says so.
@@ -49,11 +50,21 @@ class ExerciseResult:
 
 
 @dataclass
+class WrittenAnswer:
+    """A free-response answer cell: graded by a TA, not by the checks."""
+
+    cell: str
+    points: float
+    written: bool
+
+
+@dataclass
 class Report:
     """What ``course check`` found: a row per exercise, and warnings about the notebook."""
 
     results: list[ExerciseResult]
     warnings: list[str] = field(default_factory=list)
+    written: list[WrittenAnswer] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -131,6 +142,16 @@ def results(notebook) -> list[ExerciseResult]:
     return found
 
 
+def written_answers(notebook) -> list[WrittenAnswer]:
+    """The notebook's free-response answers and whether each holds more than the stub."""
+    from nbgrader import utils
+
+    return [WrittenAnswer(cell.metadata.nbgrader["grade_id"],
+                          float(cell.metadata.nbgrader.get("points", 0)),
+                          cell.source.strip() not in ("", "YOUR ANSWER HERE"))
+            for cell in notebook.cells if utils.is_grade(cell) and utils.is_solution(cell)]
+
+
 def table(report: Report) -> str:
     """The report: warnings, one row per exercise, the score, then the full messages."""
     lines = [f"warning: {warning}" for warning in report.warnings]
@@ -146,6 +167,10 @@ def table(report: Report) -> str:
     total = sum(r.score for r in report.results)
     possible = sum(r.points for r in report.results)
     lines.append(f"\nScore: {total:g} / {possible:g}")
+    for answer in report.written:
+        state = "written" if answer.written else "NOT WRITTEN YET"
+        lines.append(f"Written answer {answer.cell} ({answer.points:g} points, graded by a "
+                     f"TA, not by course check): {state}")
     for r in report.results:
         if not r.passed and "\n" in r.message:
             lines.append(f"\n{r.test}:\n{r.message}")
@@ -175,4 +200,4 @@ def check(path: str | Path, timeout: int = CELL_TIMEOUT,
     else:
         warnings += released.changed_test_cells(notebook)
     found = results(execute(notebook, path.resolve().parent, timeout))
-    return Report(found, warnings)
+    return Report(found, warnings, written_answers(notebook))

@@ -19,6 +19,7 @@ import importlib.util
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,9 +55,13 @@ class Sample:
     score: float | None = None
     error: str = ""
 
-    def expected_scores(self, exercises: list[Exercise]) -> dict[str, float]:
-        """``{test grade_id: points expected}``."""
-        return {ex.test: 0.0 if ex.test in self.fails else float(ex.points) for ex in exercises}
+    def expected_scores(self, exercises: list[Exercise],
+                        written: Sequence[str] = ()) -> dict[str, float]:
+        """``{grade_id: points expected}`` of each test cell and each ``written`` answer
+        (free-response answers score 0 until a TA grades them)."""
+        scores = {ex.test: 0.0 if ex.test in self.fails else float(ex.points)
+                  for ex in exercises}
+        return scores | dict.fromkeys(written, 0.0)
 
 
 # ---------------------------------------------------------------- notebook structure
@@ -80,6 +85,12 @@ def exercises(notebook) -> list[Exercise]:
                                   match.group(1) if match else None))
             answer = None
     return found
+
+
+def written_answers(notebook) -> list[str]:
+    """``grade_id`` of each free-response answer: a graded answer cell a TA scores by hand."""
+    return [_meta(cell)["grade_id"] for cell in notebook.cells
+            if _meta(cell).get("grade") and _meta(cell).get("solution")]
 
 
 def _cell(notebook, grade_id: str):
