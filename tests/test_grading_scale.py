@@ -31,7 +31,7 @@ from course_lib.grading.grade import (
     grade,
 )
 from course_lib.grading.release import release
-from course_lib.grading.samples import exercises, materialise, samples_for
+from course_lib.grading.samples import Sample, exercises, materialise, samples_for
 from course_lib.grading.scale import shards
 from course_lib.grading.worker import Result
 
@@ -381,11 +381,17 @@ def test_the_cli_exits_1_when_the_grading_machine_failed(tmp_path, capsys, monke
 @pytest.mark.slow
 def test_ctrl_c_stops_at_once_and_keeps_what_was_finished(tmp_path):
     root, _ = _course(tmp_path / "course")
+    # Graded last (students go in name order) and slow, so the run is still going when
+    # the signal comes, however loaded the machine is.
+    materialise(root, fixture.SLUG, [Sample("zz_slow", "sleeps in its answer cells", [
+        {"append": name, "source": "import time\ntime.sleep(12)"}
+        for name in ("double", "square")])], root)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     logs = root / records.LOG_DIR / fixture.SLUG
     run = _course_cli(root, "--jobs", "1", env={**os.environ, "TMPDIR": str(scratch)})
     assert _wait_until(lambda: len(list(logs.glob("*.json"))) >= 2, 240), run.communicate()
+    assert run.poll() is None, "the run ended before the test could interrupt it"
     run.send_signal(signal.SIGINT)
     start = time.monotonic()
     _, err = run.communicate(timeout=60)
