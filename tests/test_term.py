@@ -157,6 +157,7 @@ def test_the_summary_marks_late_extended_wrong_crashed_and_looping_work(term):
              if line.split() and line.split()[0] in {p[0] for p in PEOPLE}
              and SLUG in line}
     assert "extended 2 d" in table["alan"] and "late" not in table["alan"]
+    assert "1 point awaits a TA (written answers)" in table["ada"]  # graded by hand later
     assert "late under a minute (-0.4 points)" in table["lukasz"]  # 10 % of 4 points
     assert "is not a notebook of 00_tiny" in table["jose"]
     assert "the kernel died" in table["mei"]

@@ -100,6 +100,8 @@ def _finish(dest: Destination, submission: Submission, result: Result | None,
         late=deadlines.lateness(dest.url, dest.course, submission.slug,
                                 submission.student).note(),
         timed_out=bool(result and result.timed_out),
+        awaiting_ta=gradebook.awaiting_ta(dest.url, submission.slug, submission.student,
+                                          dest.course),
     )
     page = dest.folder / dest.feedback / submission.student / submission.slug / \
         f"{submission.slug}.html"
@@ -142,6 +144,7 @@ def _already_graded(dest: Destination, submission: Submission, fingerprint: str,
         return None
     outcome = Outcome(**record["outcome"])
     outcome.score, outcome.max_score = stored[submission.slug, submission.student]
+    outcome.awaiting_ta = 0.0  # a TA may have graded since: the class report says
     outcome.resumed = True
     return outcome
 

@@ -291,6 +291,19 @@ def score_of(url: str, slug: str, student: str, course: str) -> tuple[float, flo
         return final_score(submission), float(submission.max_score)
 
 
+def awaiting_ta(url: str, slug: str, student: str, course: str) -> float:
+    """Points of the submission's answers that need a TA and have no manual score yet."""
+    from nbgrader.api import MissingEntry
+
+    with opened(url, course) as gb:
+        try:
+            submission = gb.find_submission(slug, student)
+        except MissingEntry:
+            return 0.0
+        return float(sum(grade.max_score for nb in submission.notebooks for grade in nb.grades
+                         if grade.needs_manual_grade and grade.manual_score is None))
+
+
 def stored_scores(url: str, course: str, slugs: Sequence[str]
                   ) -> dict[tuple[str, str], tuple[float, float]]:
     """``{(slug, student): (score, max score)}`` of every submission of ``slugs`` in one

@@ -20,8 +20,10 @@ def outcome_table(outcomes: Sequence[Outcome]) -> str:
     """One row per submission, then each student's total over all assignments."""
     rows = [("student", "assignment", "score", "seconds", "notes")]
     for o in outcomes:
+        waiting = (f"{o.awaiting_ta:g} point{'s await' if o.awaiting_ta != 1 else ' awaits'} "
+                   "a TA (written answers)") if o.awaiting_ta else ""
         notes = "; ".join(filter(None, ["timed out" if o.timed_out else "", o.error, o.late,
-                                        *(f"flagged: {f}" for f in o.flags)]))
+                                        waiting, *(f"flagged: {f}" for f in o.flags)]))
         rows.append((o.student, o.slug, f"{o.score:g}/{o.max_score:g}", f"{o.seconds:.1f}",
                      notes))
     totals: dict[str, list[float]] = {}

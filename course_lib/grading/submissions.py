@@ -46,6 +46,7 @@ class Outcome:
     retry: bool = False
     late: str = ""  # e.g. "late 1 d 2 h (-2 points), extended 1 d"
     timed_out: bool = False
+    awaiting_ta: float = 0.0  # points of free-response answers no TA has graded yet
 
 
 @dataclass
