@@ -155,6 +155,9 @@ your answer. To check a whole notebook as the grader will:
 course check ~/activations-course/02_sigmoid_saturation/02_sigmoid_saturation.ipynb
 ```
 
+Each notebook ends with a short written question ("In your own words"): a TA grades it
+by hand, so `course check` only says whether you have answered it.
+
 Submit the notebooks from your folder as your instructor asks. The grader runs more
 cases than the test cells show, so test your functions beyond them.
 
