@@ -57,8 +57,14 @@ def _course(root: Path, students=STUDENTS) -> tuple[Path, dict[str, dict[str, fl
 def _course_cli(root: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     command = [sys.executable, "-m", "course_lib.cli", "grade", "--course-dir", str(root),
                "--no-progress", *args]
+    # SIGINT as a terminal gives it: a shell that starts CI in the background leaves it
+    # ignored, and an ignored Ctrl-C is inherited by every child.
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+                            text=True, env=env, preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _csv_rows(path: Path) -> list[dict]:

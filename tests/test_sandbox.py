@@ -119,8 +119,11 @@ except RuntimeError as error:
 def start(user, nobody_python, area, body, *, prelude="", **spec) -> subprocess.Popen:
     """Start a driver that enters a sandbox and runs ``body``; its stdout is a pipe."""
     prefix, env = _command(user, nobody_python, area)
+    # SIGINT as a terminal gives it (a shell that starts CI in the background leaves it
+    # ignored, inherited by every child, and the relay test would see it ignored).
     return subprocess.Popen([*prefix, "-c", _script(area, body, prelude, spec)], env=env,
-                            cwd="/", stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                            cwd="/", stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def inside(user, nobody_python, area, body, *, prelude="", timeout=60, **spec) -> dict:
